@@ -1,0 +1,1 @@
+"""The HTTPS API served by services/submit."""

@@ -1,0 +1,81 @@
+"""Ligand validation with RDKit: every row checked, every problem reported with its row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from omtx.domain import Ligand, LigandIn
+
+# RDKit prints parse failures to stderr; we turn them into per-row messages instead.
+RDLogger.DisableLog("rdApp.*")
+
+_largest_fragment = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
+
+
+class LigandRejected(ValueError):
+    """One SMILES string could not become a molecule."""
+
+
+def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
+    """Parse and sanitize; keep the largest fragment (salts and solvents), saying so."""
+    text = smiles.strip()
+    if not text:
+        raise LigandRejected("empty SMILES")
+    if any(ch.isspace() for ch in text):
+        raise LigandRejected("SMILES contains whitespace")
+    mol = Chem.MolFromSmiles(text, sanitize=False)
+    if mol is None:
+        raise LigandRejected("SMILES syntax error: RDKit could not parse it")
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception as exc:  # RDKit raises several unrelated types for chemistry problems
+        raise LigandRejected(f"invalid chemistry: {exc}") from exc
+    if mol.GetNumHeavyAtoms() == 0:
+        raise LigandRejected("molecule has no heavy atoms")
+    warnings: list[str] = []
+    fragments = Chem.GetMolFrags(mol)
+    if len(fragments) > 1:
+        mol = _largest_fragment.choose(mol)
+        warnings.append(f"kept the largest of {len(fragments)} fragments (salts/solvents removed)")
+    return mol, warnings
+
+
+def validate_ligands(ligands: Sequence[LigandIn]) -> tuple[list[Ligand], list[dict[str, Any]]]:
+    """Returns the valid ligands and a {loc, msg, input} entry for every bad row."""
+    valid: list[Ligand] = []
+    errors: list[dict[str, Any]] = []
+    seen_names: dict[str, int] = {}
+    for index, item in enumerate(ligands):
+        name = (item.name or "").strip() or f"ligand-{index + 1}"
+        if name in seen_names:
+            errors.append(
+                {
+                    "loc": ["ligands", index, "name"],
+                    "msg": f"duplicate ligand name (first used by row {seen_names[name]})",
+                    "input": item.name,
+                }
+            )
+            continue
+        seen_names[name] = index
+        try:
+            mol, warnings = parse_smiles(item.smiles)
+        except LigandRejected as exc:
+            errors.append({"loc": ["ligands", index, "smiles"], "msg": str(exc), "input": item.smiles})
+            continue
+        valid.append(
+            Ligand(
+                index=len(valid),
+                row=index,
+                name=name,
+                smiles=item.smiles,
+                canonical_smiles=Chem.MolToSmiles(mol),
+                inchikey=Chem.MolToInchiKey(mol),
+                heavy_atoms=mol.GetNumHeavyAtoms(),
+                warnings=warnings,
+            )
+        )
+    return valid, errors

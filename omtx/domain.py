@@ -1,0 +1,161 @@
+"""Domain models: what a batch and a job are, and what a user submits. Pydantic and stdlib only,
+so the Modal image can carry this module."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AMINO_ACIDS = frozenset("ACDEFGHIKLMNPQRSTVWY")
+# X (unknown), U (selenocysteine) and O (pyrrolysine) are valid residue codes that the structure
+# models map to UNK; we accept them rather than reject real sequences.
+EXTENDED_RESIDUES = AMINO_ACIDS | frozenset("XUO")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BatchStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    AGGREGATING = "aggregating"
+    COMPLETED = "completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_BATCH_STATUSES
+
+
+FINAL_BATCH_STATUSES = frozenset(
+    {BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_FAILURES, BatchStatus.FAILED, BatchStatus.CANCELLED}
+)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    DISPATCHED = "dispatched"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_JOB_STATUSES
+
+
+TERMINAL_JOB_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class ProteinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field("A", min_length=1, max_length=64)
+    sequence: str = Field(min_length=1)
+
+    @field_validator("sequence")
+    @classmethod
+    def _normalise_sequence(cls, value: str) -> str:
+        # A pasted FASTA record is common: drop header lines, join the rest, ignore whitespace and
+        # case. Anything outside the one-letter residue alphabet is an error naming the position.
+        lines = [ln for ln in value.splitlines() if not ln.lstrip().startswith(">")]
+        seq = re.sub(r"\s+", "", "".join(lines)).upper()
+        bad = [(i + 1, ch) for i, ch in enumerate(seq) if ch not in EXTENDED_RESIDUES]
+        if bad:
+            shown = ", ".join(f"{ch!r} at {pos}" for pos, ch in bad[:5])
+            raise ValueError(f"not a protein sequence: {len(bad)} invalid residue code(s): {shown}")
+        return seq
+
+
+class LigandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200)
+    smiles: str = Field(min_length=1, max_length=5_000)
+
+
+class BatchRequest(BaseModel):
+    """What a user submits: one protein, N ligands, one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200)
+    model: str = "rdkit_props"
+    params: dict[str, Any] = Field(default_factory=dict)
+    protein: ProteinIn
+    ligands: list[LigandIn] = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Ligand(BaseModel):
+    """A ligand after validation: the user's string beside the canonical form we run."""
+
+    index: int
+    row: int
+    name: str
+    smiles: str
+    canonical_smiles: str
+    inchikey: str
+    heavy_atoms: int
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Batch(BaseModel):
+    batch_id: str
+    tenant: str
+    name: str | None = None
+    model: str
+    model_version: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    protein: ProteinIn
+    labels: dict[str, str] = Field(default_factory=dict)
+    status: BatchStatus = BatchStatus.QUEUED
+    total: int
+    shard_count: int
+    input_uri: str
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    results: dict[str, str] = Field(default_factory=dict)
+
+
+class Job(BaseModel):
+    job_id: str
+    batch_id: str
+    index: int
+    shard: int
+    ligand_name: str
+    smiles: str
+    canonical_smiles: str
+    inchikey: str
+    input_hash: str
+    status: JobStatus = JobStatus.QUEUED
+    attempts: int = 0
+    executor: str | None = None
+    call_id: str | None = None
+    deadline: datetime | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    result_uri: str | None = None
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class Counts(BaseModel):
+    total: int
+    succeeded: int = 0
+    failed: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.total

@@ -1,0 +1,29 @@
+"""One base exception; handlers ack permanent errors and raise transient ones for redelivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OmtxError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class PermanentError(OmtxError):
+    """Retrying cannot help (malformed message, unknown batch): record it and acknowledge."""
+
+
+class TransientError(OmtxError):
+    """Retrying may help (a dependency was unavailable): raise so the message is redelivered."""
+
+
+class InputError(OmtxError):
+    """User input failed validation; `details` lists every problem as {loc, msg, input}."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class NotFound(OmtxError):
+    """The requested batch or job does not exist (for this tenant)."""

@@ -1,0 +1,87 @@
+"""Messages on the Pub/Sub topics. Each carries a schema version; attributes repeat the fields
+subscribers filter on so they never have to parse the body to route it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omtx.domain import BatchStatus, utcnow
+
+SCHEMA_VERSION = "1"
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: str = SCHEMA_VERSION
+    batch_id: str
+
+    def attributes(self) -> dict[str, str]:
+        return {"event_type": self.event_type, "schema_version": self.schema_version, "batch_id": self.batch_id}
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class JobsSubmitted(Event):
+    """A chunk of one batch's jobs is ready to dispatch; one worker call runs the whole chunk."""
+
+    event_type: ClassVar[str] = "jobs.submitted"
+    chunk: int
+    job_ids: list[str] = Field(min_length=1)
+
+
+class JobsDispatched(Event):
+    event_type: ClassVar[str] = "jobs.dispatched"
+    job_ids: list[str]
+    executor: str
+    call_id: str
+
+
+class JobDone(Event):
+    """One ligand finished (or failed) on a worker; its outputs are already in the results bucket."""
+
+    event_type: ClassVar[str] = "job.done"
+    job_id: str
+    status: Literal["succeeded", "failed"]
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    result_uri: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)
+    error: str | None = None
+    executor: str | None = None
+    call_id: str | None = None
+    duration_s: float | None = None
+    finished_at: datetime = Field(default_factory=utcnow)
+
+    def attributes(self) -> dict[str, str]:
+        return super().attributes() | {"job_id": self.job_id, "status": self.status}
+
+
+class BatchDone(Event):
+    """Published once per batch; `event_id` is stable so subscribers can dedupe redeliveries."""
+
+    event_type: ClassVar[str] = "batch.done"
+    event_id: str
+    tenant: str
+    status: BatchStatus
+    model: str
+    total: int
+    succeeded: int
+    failed: int
+    results: dict[str, str]
+    finished_at: datetime
+
+    def attributes(self) -> dict[str, str]:
+        return super().attributes() | {
+            "event_id": self.event_id,
+            "tenant": self.tenant,
+            "status": self.status.value,
+        }
+
+    @staticmethod
+    def stable_id(batch_id: str) -> str:
+        return f"{batch_id}/batch-done"

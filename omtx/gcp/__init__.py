@@ -1,0 +1,1 @@
+"""Adapters over the Google client libraries: the only modules that import them."""

@@ -1,0 +1,274 @@
+"""Batch, job and counter state in Firestore.
+
+Layout: batches/{batch}, batches/{batch}/jobs/{job}, batches/{batch}/shards/{nnnn} (counters,
+Increment only) and batches/{batch}/claims/finalize. The hot batch document is written at submit
+and at finalisation only; no read-modify-write transaction ever touches it or a shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from pydantic import BaseModel
+
+from omtx.domain import Batch, BatchStatus, Counts, Job, JobStatus, utcnow
+from omtx.errors import PermanentError, TransientError
+from omtx.events import JobDone
+from omtx.gcp.clients import firestore_client
+from omtx.ids import shard_size
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH_LIMIT = 500  # portable limit; the emulator accepts more but production does not
+TRANSIENT = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
+
+
+def _doc(model: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
+    data = model.model_dump(exclude=exclude)
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in data.items()}
+
+
+def _batch_ref(batch_id: str) -> firestore.DocumentReference:
+    return firestore_client().collection("batches").document(batch_id)
+
+
+def _job_ref(batch_id: str, job_id: str) -> firestore.DocumentReference:
+    return _batch_ref(batch_id).collection("jobs").document(job_id)
+
+
+def _shard_ref(batch_id: str, shard: int) -> firestore.DocumentReference:
+    return _batch_ref(batch_id).collection("shards").document(f"{shard:04d}")
+
+
+def _claim_ref(batch_id: str) -> firestore.DocumentReference:
+    return _batch_ref(batch_id).collection("claims").document("finalize")
+
+
+def _commit_in_chunks(ops: Iterator[tuple[str, firestore.DocumentReference, dict[str, Any]]]) -> None:
+    client = firestore_client()
+    batch = client.batch()
+    pending = 0
+    for kind, ref, data in ops:
+        getattr(batch, kind)(ref, data)
+        pending += 1
+        if pending == WRITE_BATCH_LIMIT:
+            batch.commit()
+            batch, pending = client.batch(), 0
+    if pending:
+        batch.commit()
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+def create_batch(batch: Batch, jobs: Sequence[Job]) -> None:
+    """Batch document, its counter shards (each knowing how many jobs it covers) and the jobs."""
+
+    def ops() -> Iterator[tuple[str, firestore.DocumentReference, dict[str, Any]]]:
+        yield "create", _batch_ref(batch.batch_id), _doc(batch)
+        for shard in range(batch.shard_count):
+            expected = shard_size(shard, batch.total, batch.shard_count)
+            yield (
+                "create",
+                _shard_ref(batch.batch_id, shard),
+                {"batch_id": batch.batch_id, "shard": shard, "expected": expected, "succeeded": 0, "failed": 0},
+            )
+        for job in jobs:
+            yield "create", _job_ref(batch.batch_id, job.job_id), _doc(job)
+
+    _commit_in_chunks(ops())
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def get_batch(batch_id: str) -> Batch | None:
+    snap = _batch_ref(batch_id).get()
+    return Batch.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def get_job(batch_id: str, job_id: str) -> Job | None:
+    snap = _job_ref(batch_id, job_id).get()
+    return Job.model_validate(snap.to_dict()) if snap.exists else None
+
+
+def get_counts(batch_id: str, total: int) -> Counts:
+    counts = Counts(total=total)
+    for snap in _batch_ref(batch_id).collection("shards").stream():
+        data = snap.to_dict() or {}
+        counts.succeeded += int(data.get("succeeded", 0))
+        counts.failed += int(data.get("failed", 0))
+    return counts
+
+
+def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
+    query = _batch_ref(batch_id).collection("jobs").order_by("index")
+    if limit is not None:
+        query = query.limit(limit)
+    for snap in query.stream():
+        yield Job.model_validate(snap.to_dict())
+
+
+# --- dispatch -----------------------------------------------------------------------------------
+
+
+def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, deadline: datetime) -> list[Job]:
+    """Move queued jobs to dispatched. A job already claimed (by a redelivery, or a racing
+    dispatcher) is skipped: the update-time precondition lets exactly one claimant through."""
+    client = firestore_client()
+    refs = [_job_ref(batch_id, job_id) for job_id in job_ids]
+    claimed: list[Job] = []
+    for snap in client.get_all(refs):
+        if not snap.exists:
+            log.warning("job %s of batch %s does not exist; skipped", snap.id, batch_id)
+            continue
+        job = Job.model_validate(snap.to_dict())
+        if job.status != JobStatus.QUEUED:
+            continue
+        changes = {
+            "status": JobStatus.DISPATCHED.value,
+            "attempts": job.attempts + 1,
+            "executor": executor,
+            "deadline": deadline,
+            "dispatched_at": utcnow(),
+        }
+        try:
+            snap.reference.update(changes, option=client.write_option(last_update_time=snap.update_time))
+        except gexc.FailedPrecondition:
+            continue
+        claimed.append(job.model_copy(update=changes | {"status": JobStatus.DISPATCHED}))
+    return claimed
+
+
+def release_jobs(batch_id: str, job_ids: Sequence[str]) -> None:
+    """Undo a claim whose executor call never started, so a redelivery can claim again."""
+    _commit_in_chunks(
+        ("update", _job_ref(batch_id, j), {"status": JobStatus.QUEUED.value, "attempts": firestore.Increment(-1)})
+        for j in job_ids
+    )
+
+
+def record_call(batch_id: str, job_ids: Sequence[str], call_id: str) -> None:
+    _commit_in_chunks(("update", _job_ref(batch_id, j), {"call_id": call_id}) for j in job_ids)
+
+
+def mark_running(batch_id: str) -> None:
+    """queued → running, once; a precondition instead of a transaction on the hot document."""
+    client = firestore_client()
+    snap = _batch_ref(batch_id).get()
+    if not snap.exists or snap.get("status") != BatchStatus.QUEUED.value:
+        return
+    try:
+        snap.reference.update(
+            {"status": BatchStatus.RUNNING.value, "started_at": utcnow()},
+            option=client.write_option(last_update_time=snap.update_time),
+        )
+    except gexc.FailedPrecondition:
+        pass  # someone else moved it on; that is the outcome we wanted
+
+
+# --- complete -----------------------------------------------------------------------------------
+
+
+def complete_job(event: JobDone) -> bool:
+    """Record a job's terminal state and count it, exactly once. The transaction reads only the
+    (cold) job document; the shard gets an Increment. Returns False for a duplicate."""
+    client = firestore_client()
+    job_ref = _job_ref(event.batch_id, event.job_id)
+
+    @firestore.transactional
+    def apply(tx: firestore.Transaction) -> bool:
+        snap = job_ref.get(transaction=tx)
+        if not snap.exists:
+            raise PermanentError(f"job {event.job_id} of batch {event.batch_id} does not exist")
+        if JobStatus(snap.get("status")).is_terminal:
+            return False
+        tx.update(
+            job_ref,
+            {
+                "status": event.status,
+                "metrics": event.metrics,
+                "result_uri": event.result_uri,
+                "files": event.files,
+                "error": event.error,
+                "duration_s": event.duration_s,
+                "finished_at": event.finished_at,
+            },
+        )
+        tx.update(_shard_ref(event.batch_id, snap.get("shard")), {event.status: firestore.Increment(1)})
+        return True
+
+    try:
+        return bool(apply(client.transaction()))
+    except TRANSIENT as exc:
+        raise TransientError(f"recording job {event.job_id} failed: {exc}") from exc
+
+
+# --- aggregate ----------------------------------------------------------------------------------
+
+
+def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
+    """Create-only claim with a lease: one finaliser wins however often the trigger fires.
+    An expired lease (a finaliser that died) can be taken over, guarded by its update time."""
+    client = firestore_client()
+    ref = _claim_ref(batch_id)
+    now = utcnow()
+    claim = {"owner": owner, "state": "claimed", "claimed_at": now, "lease_until": now + timedelta(seconds=lease_s)}
+    try:
+        ref.create(claim)
+        return True
+    except gexc.AlreadyExists:
+        pass
+    snap = ref.get()
+    if not snap.exists:
+        return claim_finalization(batch_id, owner, lease_s)  # released in between: try again
+    data = snap.to_dict() or {}
+    if data.get("state") == "done" or data["lease_until"] > now:
+        return False
+    try:
+        ref.update(claim, option=client.write_option(last_update_time=snap.update_time))
+    except gexc.FailedPrecondition:
+        return False
+    return True
+
+
+def release_finalization(batch_id: str) -> None:
+    _claim_ref(batch_id).delete()
+
+
+def finalize_batch(batch_id: str, status: BatchStatus, counts: Counts, results: dict[str, str]) -> None:
+    _batch_ref(batch_id).update(
+        {
+            "status": status.value,
+            "finished_at": utcnow(),
+            "results": results,
+            "succeeded": counts.succeeded,
+            "failed": counts.failed,
+        }
+    )
+
+
+def finish_finalization(batch_id: str) -> None:
+    """Called after batch-done is published: from here on every trigger is a no-op."""
+    _claim_ref(batch_id).update({"state": "done", "done_at": utcnow()})
+
+
+def finalization_done(batch_id: str) -> bool:
+    snap = _claim_ref(batch_id).get()
+    return bool(snap.exists and snap.get("state") == "done")
+
+
+# --- bookkeeping --------------------------------------------------------------------------------
+
+
+def record_rejection(source: str, message_id: str, reason: str, payload: Any) -> None:
+    """A permanently bad message is acknowledged, but never silently: it is kept here."""
+    firestore_client().collection("rejections").document(f"{source}-{message_id}").set(
+        {"source": source, "message_id": message_id, "reason": reason, "payload": payload, "at": utcnow()}
+    )

@@ -1,0 +1,53 @@
+"""Objects in Cloud Storage: inputs, per-job outputs and batch results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from google.api_core import exceptions as gexc
+
+from omtx.gcp.clients import storage_client
+
+
+def gcs_uri(bucket: str, name: str) -> str:
+    return f"gs://{bucket}/{name}"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("gs://"):
+        raise ValueError(f"not a gs:// URI: {uri!r}")
+    bucket, _, name = uri[5:].partition("/")
+    return bucket, name
+
+
+def put_bytes(bucket: str, name: str, data: bytes, content_type: str, *, create_only: bool = False) -> str:
+    """Upload; with create_only an existing object is kept (idempotent retries, never overwrites)."""
+    blob = storage_client().bucket(bucket).blob(name)
+    try:
+        blob.upload_from_string(data, content_type=content_type, if_generation_match=0 if create_only else None)
+    except gexc.PreconditionFailed:
+        pass
+    return gcs_uri(bucket, name)
+
+
+def put_json(bucket: str, name: str, payload: Any, *, create_only: bool = False) -> str:
+    data = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    return put_bytes(bucket, name, data, "application/json", create_only=create_only)
+
+
+def put_file(bucket: str, name: str, path: Path, content_type: str) -> str:
+    storage_client().bucket(bucket).blob(name).upload_from_filename(str(path), content_type=content_type)
+    return gcs_uri(bucket, name)
+
+
+def get_bytes(uri: str) -> bytes:
+    bucket, name = split_uri(uri)
+    data: bytes = storage_client().bucket(bucket).blob(name).download_as_bytes()
+    return data
+
+
+def exists(uri: str) -> bool:
+    bucket, name = split_uri(uri)
+    return bool(storage_client().bucket(bucket).blob(name).exists())

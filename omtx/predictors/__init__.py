@@ -1,0 +1,1 @@
+"""Prediction models. Each module holds one model; `registry` maps names to them."""

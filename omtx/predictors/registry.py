@@ -1,0 +1,58 @@
+"""Which models exist. Adding a model: one module under omtx/predictors and one entry here."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from omtx.errors import InputError
+from omtx.predictors.base import ModelSpec, Predictor
+from omtx.predictors.rdkit_props import RdkitPropsParams
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="rdkit_props",
+            version="rdkit-props-1",
+            description="RDKit descriptors (MW, cLogP, TPSA, HBD/HBA, QED, Lipinski) and an ETKDGv3 conformer",
+            params=RdkitPropsParams,
+            chunk_size=8,
+            hardware="cpu",
+            predictor="omtx.predictors.rdkit_props:create",
+            primary_metric="qed",
+            higher_is_better=True,
+        ),
+    )
+}
+
+
+def get_model(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        known = ", ".join(sorted(MODELS))
+        raise InputError(
+            "unknown model", [{"loc": ["model"], "msg": f"unknown model; choose one of: {known}", "input": name}]
+        ) from None
+
+
+def parse_params(spec: ModelSpec, params: dict[str, Any]) -> BaseModel:
+    try:
+        return spec.params.model_validate(params)
+    except ValidationError as exc:
+        details = [
+            {"loc": ["params", *err["loc"]], "msg": err["msg"], "input": err.get("input")} for err in exc.errors()
+        ]
+        raise InputError("invalid model parameters", details) from exc
+
+
+@cache
+def load_predictor(name: str) -> Predictor:
+    module, _, attr = get_model(name).predictor.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    predictor: Predictor = factory()
+    return predictor

@@ -1,0 +1,99 @@
+"""The one settings object. Every value comes from `OMTX_*` environment variables."""
+
+from __future__ import annotations
+
+import shutil
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMTX_", frozen=True)
+
+    project: str = "omtx-local"
+    tenant: str = "default"
+    inputs_bucket: str = "omtx-inputs"
+    results_bucket: str = "omtx-results"
+
+    topic_submitted: str = "submitted"
+    topic_dispatched: str = "dispatched"
+    topic_job_done: str = "job-done"
+    topic_batch_done: str = "batch-done"
+    topic_bucket_events: str = "bucket-events"
+
+    executor: Literal["local", "modal"] = "local"
+    local_workers: int = Field(2, ge=1, le=64)
+    modal_app: str = "omtx-hub"
+    job_deadline_s: int = Field(900, ge=10)
+
+    max_ligands: int = Field(100_000, ge=1)
+    protein_min_length: int = 10
+    protein_max_length: int = 2_000
+    # Production Firestore sustains about one write/s per document, so completions spread over
+    # shards; each shard covers at most this many jobs.
+    jobs_per_counter_shard: int = Field(100, ge=1)
+    max_counter_shards: int = Field(256, ge=1)
+    finalize_lease_s: int = Field(300, ge=5)
+    publish_timeout_s: float = 30.0
+
+    # Local stack: every port derives from base_port so parallel stacks never collide.
+    host: str = "127.0.0.1"
+    base_port: int = Field(8700, ge=1024, le=65000)
+    state_dir: Path = Path(".omtx")
+    gcloud_sdk_root: Path | None = None
+    api_url: str | None = None
+    push_ack_deadline_s: int = Field(60, ge=10, le=600)
+    push_min_backoff_s: int = Field(1, ge=0, le=600)
+    push_max_backoff_s: int = Field(30, ge=0, le=600)
+    max_delivery_attempts: int = Field(5, ge=5, le=100)
+
+    @property
+    def firestore_port(self) -> int:
+        return self.base_port
+
+    @property
+    def pubsub_port(self) -> int:
+        return self.base_port + 1
+
+    @property
+    def gcs_port(self) -> int:
+        return self.base_port + 2
+
+    def service_port(self, service: str) -> int:
+        return self.base_port + 10 + SERVICES.index(service)
+
+    @property
+    def api_base_url(self) -> str:
+        return self.api_url or f"http://{self.host}:{self.service_port('submit')}"
+
+    def emulator_env(self) -> dict[str, str]:
+        """Environment that points the Google client libraries at the local stack."""
+        return {
+            "FIRESTORE_EMULATOR_HOST": f"{self.host}:{self.firestore_port}",
+            "PUBSUB_EMULATOR_HOST": f"{self.host}:{self.pubsub_port}",
+            "STORAGE_EMULATOR_HOST": f"http://{self.host}:{self.gcs_port}",
+            "GOOGLE_CLOUD_PROJECT": self.project,
+        }
+
+    def sdk_root(self) -> Path:
+        if self.gcloud_sdk_root:
+            return self.gcloud_sdk_root
+        gcloud = shutil.which("gcloud")
+        if not gcloud:
+            raise FileNotFoundError(
+                "Google Cloud SDK not found: install it (with the Firestore and Pub/Sub emulator "
+                "components) or set OMTX_GCLOUD_SDK_ROOT"
+            )
+        return Path(gcloud).resolve().parent.parent
+
+
+SERVICES: tuple[str, ...] = ("submit", "dispatch", "complete", "aggregate")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,62 @@
+"""Dispatch: claim a chunk's jobs, start them on the executor, publish `dispatched`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from omtx.domain import utcnow
+from omtx.errors import PermanentError
+from omtx.events import JobsDispatched, JobsSubmitted
+from omtx.executors import get_executor
+from omtx.gcp import firestore_store as store
+from omtx.gcp import pubsub
+from omtx.predictors.base import LigandTask
+from omtx.settings import get_settings
+from omtx.worker import WorkOrder
+
+
+class DispatchOutcome(BaseModel):
+    claimed: int
+    call_id: str | None = None
+
+
+def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
+    settings = get_settings()
+    batch = store.get_batch(event.batch_id)
+    if batch is None:
+        raise PermanentError(f"batch {event.batch_id} does not exist")
+    if batch.status.is_final:
+        return DispatchOutcome(claimed=0)
+    executor = get_executor()
+    deadline = utcnow() + timedelta(seconds=settings.job_deadline_s)
+    # Claiming first is what makes a redelivered `submitted` harmless: claimed jobs are skipped.
+    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, deadline)
+    if not jobs:
+        return DispatchOutcome(claimed=0)
+    order = WorkOrder(
+        batch_id=batch.batch_id,
+        model=batch.model,
+        params=batch.params,
+        protein=batch.protein,
+        ligands=[
+            LigandTask(job_id=j.job_id, index=j.index, name=j.ligand_name, canonical_smiles=j.canonical_smiles)
+            for j in jobs
+        ],
+        executor=executor.name,
+    )
+    job_ids = [j.job_id for j in jobs]
+    try:
+        call_id = executor.start(order)
+    except Exception:
+        # Hand the jobs back so the redelivery of this message can claim and start them.
+        store.release_jobs(event.batch_id, job_ids)
+        raise
+    store.record_call(event.batch_id, job_ids, call_id)
+    store.mark_running(event.batch_id)
+    pubsub.publish(
+        settings.topic_dispatched,
+        [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
+    )
+    return DispatchOutcome(claimed=len(jobs), call_id=call_id)

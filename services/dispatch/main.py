@@ -1,0 +1,18 @@
+"""`submitted` → claim jobs and start them on the executor. functions-framework target `dispatch`."""
+
+from typing import Any
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from omtx.events import JobsSubmitted
+from omtx.handlers import handle_pubsub
+from omtx.logs import setup_logging
+from omtx.usecases.dispatch import dispatch_chunk
+
+setup_logging()
+
+
+@functions_framework.cloud_event
+def dispatch(event: CloudEvent) -> Any:
+    handle_pubsub("dispatch", event, JobsSubmitted, dispatch_chunk)

@@ -1,0 +1,14 @@
+"""HTTPS API: submit batches and read them. functions-framework target `submit`."""
+
+import flask
+import functions_framework
+
+from omtx.api.routes import handle
+from omtx.logs import setup_logging
+
+setup_logging()
+
+
+@functions_framework.http
+def submit(request: flask.Request) -> flask.Response:
+    return handle(request)
