@@ -1,0 +1,1 @@
+"""The `omtx` command line."""

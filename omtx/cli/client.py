@@ -1,0 +1,41 @@
+"""A small client of the HTTPS API, used by the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"HTTP {status}: {body.get('message', body)}")
+        self.status = status
+        self.body = body
+
+
+class ApiClient:
+    def __init__(self, base_url: str, timeout_s: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.session.request(method, self.base_url + path, timeout=self.timeout_s, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text[:500]}
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body)
+        result: dict[str, Any] = body
+        return result
+
+    def submit(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/v1/batches", json=request)
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/batches/{batch_id}")
+
+    def results(self, batch_id: str, limit: int = 1000) -> dict[str, Any]:
+        return self._call("GET", f"/v1/batches/{batch_id}/results", params={"limit": limit})

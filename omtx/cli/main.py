@@ -1,0 +1,249 @@
+"""`omtx`: run the local stack, submit batches, watch them and read their results."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from omtx.cli.client import ApiClient, ApiError
+from omtx.domain import FINAL_BATCH_STATUSES
+from omtx.settings import get_settings
+
+app = typer.Typer(help="OMTX-Hub: batch protein–ligand predictions.", no_args_is_help=True)
+dev = typer.Typer(help="The local stack (emulators + services).", no_args_is_help=True)
+app.add_typer(dev, name="dev")
+console = Console()
+FINAL = {s.value for s in FINAL_BATCH_STATUSES}
+
+
+def _client() -> ApiClient:
+    return ApiClient(get_settings().api_base_url)
+
+
+def _fail(exc: ApiError) -> typer.Exit:
+    console.print(f"[red]{exc}[/red]")
+    for item in exc.body.get("detail", []):
+        loc = ".".join(str(p) for p in item.get("loc", []))
+        console.print(f"  [bold]{loc}[/bold]: {item.get('msg')}  (input: {item.get('input')!r})")
+    return typer.Exit(1)
+
+
+# --- dev ----------------------------------------------------------------------------------------
+
+
+@dev.command("up")
+def dev_up() -> None:
+    """Start (or reuse) the local stack and wait until every part is healthy."""
+    from omtx.devstack.stack import Stack, StackError
+
+    stack = Stack(get_settings())
+    try:
+        seconds = stack.up()
+    except StackError as exc:
+        console.print(f"[red]stack failed to start:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    note = "already running" if seconds == 0 else f"up in {seconds:.1f} s"
+    console.print(f"[green]local stack {note}[/green]; API {get_settings().api_base_url}; logs in {stack.log_dir}")
+
+
+@dev.command("down")
+def dev_down() -> None:
+    """Stop every process of the local stack (process groups, ports released)."""
+    from omtx.devstack.stack import Stack
+
+    stopped = Stack(get_settings()).down()
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@dev.command("status")
+def dev_status() -> None:
+    """Show each process, its port, and whether it answers."""
+    from omtx.devstack.stack import Stack
+
+    rows = Stack(get_settings()).status()
+    table = Table("process", "pid", "port", "alive", "healthy", "log")
+    for r in rows:
+        table.add_row(r.name, str(r.pid or "-"), str(r.port), _mark(r.alive), _mark(r.listening), r.log)
+    console.print(table)
+    if not all(r.alive and r.listening for r in rows):
+        raise typer.Exit(1)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]yes[/green]" if ok else "[red]no[/red]"
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+@app.command()
+def submit(
+    file: Path = typer.Argument(..., exists=True, readable=True, help="Batch request as JSON"),
+    watch_batch: bool = typer.Option(False, "--watch", help="Follow the batch until it ends"),
+) -> None:
+    """Submit a batch (JSON: protein, model, params, ligands)."""
+    try:
+        request = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]{file} is not valid JSON:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    batch_id = _submit(request)
+    if watch_batch:
+        _watch(batch_id)
+
+
+def _submit(request: dict[str, Any]) -> str:
+    try:
+        accepted = _client().submit(request)
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"batch [bold]{accepted['batch_id']}[/bold] accepted: {accepted['accepted']} jobs, model {accepted['model']}"
+    )
+    for warning in accepted.get("warnings", []):
+        console.print(f"  [yellow]warning[/yellow] {'.'.join(map(str, warning['loc']))}: {warning['msg']}")
+    batch_id: str = accepted["batch_id"]
+    return batch_id
+
+
+@app.command()
+def watch(batch_id: str, interval: float = typer.Option(0.5, help="Seconds between polls")) -> None:
+    """A live progress bar until the batch ends."""
+    _watch(batch_id, interval)
+
+
+def _watch(batch_id: str, interval: float = 0.5) -> None:
+    client = _client()
+    try:
+        batch = client.batch(batch_id)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(batch_id, total=batch["total"], detail="")
+            while True:
+                detail = f"{batch['status']} · {batch['succeeded']} ok · {batch['failed']} failed"
+                progress.update(task, completed=batch["done"], detail=detail)
+                if batch["status"] in FINAL:
+                    break
+                time.sleep(interval)
+                batch = client.batch(batch_id)
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    colour = "green" if batch["status"] == "completed" else "yellow"
+    console.print(f"batch {batch_id}: [{colour}]{batch['status']}[/{colour}]")
+
+
+@app.command()
+def results(
+    batch_id: str,
+    top: int = typer.Option(20, help="Rows to show"),
+    sort: str | None = typer.Option(None, help="Metric to sort by (default: the model's primary metric)"),
+) -> None:
+    """The batch's results as a table."""
+    try:
+        body = _client().results(batch_id)
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    _print_results(body, top, sort)
+
+
+def _print_results(body: dict[str, Any], top: int, sort: str | None) -> None:
+    jobs = body["jobs"]
+    metrics = [k for k in ("qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass") if any(k in j["metrics"]
+               for j in jobs)]
+    if not metrics and jobs:
+        metrics = [k for k, v in jobs[0]["metrics"].items() if isinstance(v, int | float)][:6]
+    key = sort or (metrics[0] if metrics else None)
+    if key:
+        jobs = sorted(jobs, key=lambda j: (j["metrics"].get(key) is None, -_num(j["metrics"].get(key))))
+    table = Table("#", "ligand", "ok", *metrics, title=f"batch {body['batch_id']} ({body['status']})")
+    for job in jobs[:top]:
+        status = "yes" if job["status"] == "succeeded" else f"[red]{job['status']}[/red]: {job.get('error')}"
+        table.add_row(str(job["index"]), job["ligand_name"], status,
+                      *(_fmt(job["metrics"].get(m)) for m in metrics))
+    console.print(table)
+    for name, uri in (body.get("results") or {}).items():
+        console.print(f"  {name}: {uri}")
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(ligands: int = typer.Option(20, min=1, max=47, help="How many CDK2 ligands to screen")) -> None:
+    """Bring the stack up, screen CDK2 ligands end to end, show the results and the batch-done event."""
+    from google.cloud import pubsub_v1
+
+    from omtx.cli.demo_data import demo_request
+    from omtx.devstack.stack import Stack
+
+    settings = get_settings()
+    started = time.monotonic()
+    dev_up()
+    # A separate subscriber, created before the batch, receives batch-done like a downstream system.
+    subscriber = pubsub_v1.SubscriberClient()
+    sub = subscriber.subscription_path(settings.project, f"demo-batch-done-{uuid.uuid4().hex[:8]}")
+    subscriber.create_subscription(name=sub, topic=f"projects/{settings.project}/topics/{settings.topic_batch_done}")
+    try:
+        batch_id = _submit(demo_request(ligands))
+        _watch(batch_id)
+        _print_results(_client().results(batch_id), top=10, sort=None)
+        events = _pull_batch_done(subscriber, sub, batch_id)
+    finally:
+        subscriber.delete_subscription(subscription=sub)
+    if len(events) != 1:
+        console.print(f"[red]expected one batch-done event for {batch_id}, received {len(events)}[/red]")
+        raise typer.Exit(1)
+    event = events[0]
+    console.print(
+        f"batch-done received once: event_id={event['event_id']} status={event['status']} "
+        f"succeeded={event['succeeded']} failed={event['failed']}"
+    )
+    console.print(f"demo wall time {time.monotonic() - started:.1f} s")
+    gcs = f"http://{settings.host}:{settings.gcs_port}/storage/v1/b/{settings.results_bucket}/o"
+    console.print(
+        f"Result files are in the local GCS at {gcs} (e.g. curl '{gcs}?prefix=batches/{batch_id}/').\n"
+        f"The stack keeps running: `omtx results {batch_id}`, `omtx dev status`; stop it with "
+        f"`omtx dev down` (or `make down`). Logs: {Stack(settings).log_dir}"
+    )
+
+
+def _pull_batch_done(subscriber: Any, subscription: str, batch_id: str, window_s: float = 3.0) -> list[dict[str, Any]]:
+    """Everything batch-done delivers for this batch within a short window (to see duplicates)."""
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + window_s
+    while time.monotonic() < deadline:
+        response = subscriber.pull(subscription=subscription, max_messages=100, timeout=5)
+        if response.received_messages:
+            subscriber.acknowledge(subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages])
+        for received in response.received_messages:
+            if received.message.attributes.get("batch_id") == batch_id:
+                found.append(json.loads(received.message.data))
+    return found
+
+
+if __name__ == "__main__":
+    app()
