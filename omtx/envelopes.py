@@ -94,5 +94,3 @@ def json_or_text(data: bytes) -> Any:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return data[:2000].decode(errors="replace")
-
-

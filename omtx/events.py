@@ -21,7 +21,11 @@ class Event(BaseModel):
     batch_id: str
 
     def attributes(self) -> dict[str, str]:
-        return {"event_type": self.event_type, "schema_version": self.schema_version, "batch_id": self.batch_id}
+        return {
+            "event_type": self.event_type,
+            "schema_version": self.schema_version,
+            "batch_id": self.batch_id,
+        }
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

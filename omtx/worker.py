@@ -67,7 +67,9 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
         logs += f"status={'succeeded' if error is None else 'failed'} duration_s={duration}\n"
         if error:
             logs += f"error: {error}\n"
-        files["logs.txt"] = storage.put_bytes(settings.results_bucket, f"{prefix}/logs.txt", logs.encode(), "text/plain")
+        files["logs.txt"] = storage.put_bytes(
+            settings.results_bucket, f"{prefix}/logs.txt", logs.encode(), "text/plain"
+        )
         result = {
             "batch_id": order.batch_id,
             "job_id": task.job_id,

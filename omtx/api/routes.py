@@ -100,11 +100,27 @@ def get_results(request: flask.Request, batch_id: str) -> flask.Response:
     try:
         limit = int(request.args.get("limit", "1000"))
     except ValueError:
-        return _error(422, "validation_failed", "limit must be an integer",
-                      [{"loc": ["query", "limit"], "msg": "not an integer", "input": request.args["limit"]}])
+        return _error(
+            422,
+            "validation_failed",
+            "limit must be an integer",
+            [{"loc": ["query", "limit"], "msg": "not an integer", "input": request.args["limit"]}],
+        )
     jobs = [
-        j.model_dump(mode="json", include={"index", "job_id", "ligand_name", "smiles", "canonical_smiles",
-                                           "status", "metrics", "error", "result_uri"})
+        j.model_dump(
+            mode="json",
+            include={
+                "index",
+                "job_id",
+                "ligand_name",
+                "smiles",
+                "canonical_smiles",
+                "status",
+                "metrics",
+                "error",
+                "result_uri",
+            },
+        )
         for j in store.iter_jobs(batch_id, limit=max(1, min(limit, 10_000)))
     ]
     return _json({"batch_id": batch_id, "status": batch.status.value, "results": batch.results, "jobs": jobs})

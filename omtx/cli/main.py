@@ -162,8 +162,9 @@ def results(
 
 def _print_results(body: dict[str, Any], top: int, sort: str | None) -> None:
     jobs = body["jobs"]
-    metrics = [k for k in ("qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass") if any(k in j["metrics"]
-               for j in jobs)]
+    metrics = [
+        k for k in ("qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass") if any(k in j["metrics"] for j in jobs)
+    ]
     if not metrics and jobs:
         metrics = [k for k, v in jobs[0]["metrics"].items() if isinstance(v, int | float)][:6]
     key = sort or (metrics[0] if metrics else None)
@@ -172,8 +173,7 @@ def _print_results(body: dict[str, Any], top: int, sort: str | None) -> None:
     table = Table("#", "ligand", "ok", *metrics, title=f"batch {body['batch_id']} ({body['status']})")
     for job in jobs[:top]:
         status = "yes" if job["status"] == "succeeded" else f"[red]{job['status']}[/red]: {job.get('error')}"
-        table.add_row(str(job["index"]), job["ligand_name"], status,
-                      *(_fmt(job["metrics"].get(m)) for m in metrics))
+        table.add_row(str(job["index"]), job["ligand_name"], status, *(_fmt(job["metrics"].get(m)) for m in metrics))
     console.print(table)
     for name, uri in (body.get("results") or {}).items():
         console.print(f"  {name}: {uri}")
@@ -195,7 +195,7 @@ def _fmt(value: Any) -> str:
 @app.command()
 def demo(ligands: int = typer.Option(20, min=1, max=47, help="How many CDK2 ligands to screen")) -> None:
     """Bring the stack up, screen CDK2 ligands end to end, show the results and the batch-done event."""
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped package
 
     from omtx.cli.demo_data import demo_request
     from omtx.devstack.stack import Stack

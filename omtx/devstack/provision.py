@@ -3,9 +3,11 @@ the real client libraries and the emulators' own APIs. Every step is idempotent.
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped package
 from google.protobuf import duration_pb2
 
 from omtx.gcp.clients import publisher_client, storage_client
@@ -95,7 +97,7 @@ def register_shard_trigger(settings: Settings) -> None:
         f"http://{settings.host}:{settings.firestore_port}/emulator/v1/projects/{settings.project}"
         f"/eventarcTrigger?eventarcTriggerId={SHARD_TRIGGER_ID}"
     )
-    body = {
+    body: dict[str, Any] = {
         "eventType": "google.cloud.firestore.document.v1.written",
         "database": "(default)",
         "namespace": "(default)",

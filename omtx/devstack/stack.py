@@ -57,34 +57,61 @@ class Stack:
         sdk = s.sdk_root()
         host = s.host
         emulators = s.emulator_env()
-        service_env = emulators | {
-            f"OMTX_{k.upper()}": str(v)
-            for k, v in s.model_dump(exclude={"gcloud_sdk_root", "api_url"}).items()
-            if v is not None
-        } | {"PYTHONUNBUFFERED": "1", "THREADS": "8"}
+        service_env = (
+            emulators
+            | {
+                f"OMTX_{k.upper()}": str(v)
+                for k, v in s.model_dump(exclude={"gcloud_sdk_root", "api_url"}).items()
+                if v is not None
+            }
+            | {"PYTHONUNBUFFERED": "1", "THREADS": "8"}
+        )
         specs = [
             proc.ProcessSpec(
                 "pubsub",
-                [str(sdk / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"), f"--host={host}",
-                 f"--port={s.pubsub_port}"],
+                [
+                    str(sdk / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"),
+                    f"--host={host}",
+                    f"--port={s.pubsub_port}",
+                ],
                 s.pubsub_port,
                 f"http://{host}:{s.pubsub_port}/",
             ),
             proc.ProcessSpec(
                 "firestore",
-                [str(sdk / "platform/cloud-firestore-emulator/cloud_firestore_emulator"), "start",
-                 f"--host={host}", f"--port={s.firestore_port}",
-                 f"--functions_emulator={host}:{s.service_port('aggregate')}"],
+                [
+                    str(sdk / "platform/cloud-firestore-emulator/cloud_firestore_emulator"),
+                    "start",
+                    f"--host={host}",
+                    f"--port={s.firestore_port}",
+                    f"--functions_emulator={host}:{s.service_port('aggregate')}",
+                ],
                 s.firestore_port,
                 f"http://{host}:{s.firestore_port}/",
             ),
             proc.ProcessSpec(
                 "gcs",
-                [str(fake_gcs_binary()), "-scheme", "http", "-host", host, "-port", str(s.gcs_port),
-                 "-backend", "memory", "-external-url", f"http://{host}:{s.gcs_port}",
-                 "-public-host", f"{host}:{s.gcs_port}",
-                 "-event.pubsub-project-id", s.project, "-event.pubsub-topic", s.topic_bucket_events,
-                 "-event.list", "finalize"],
+                [
+                    str(fake_gcs_binary()),
+                    "-scheme",
+                    "http",
+                    "-host",
+                    host,
+                    "-port",
+                    str(s.gcs_port),
+                    "-backend",
+                    "memory",
+                    "-external-url",
+                    f"http://{host}:{s.gcs_port}",
+                    "-public-host",
+                    f"{host}:{s.gcs_port}",
+                    "-event.pubsub-project-id",
+                    s.project,
+                    "-event.pubsub-topic",
+                    s.topic_bucket_events,
+                    "-event.list",
+                    "finalize",
+                ],
                 s.gcs_port,
                 f"http://{host}:{s.gcs_port}/storage/v1/b",
                 {"PUBSUB_EMULATOR_HOST": emulators["PUBSUB_EMULATOR_HOST"]},
@@ -95,9 +122,21 @@ class Stack:
             specs.append(
                 proc.ProcessSpec(
                     service,
-                    [sys.executable, "-m", "functions_framework", "--source",
-                     str(REPO_ROOT / "services" / service / "main.py"), "--target", service,
-                     "--signature-type", SIGNATURES[service], "--host", host, "--port", str(port)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "functions_framework",
+                        "--source",
+                        str(REPO_ROOT / "services" / service / "main.py"),
+                        "--target",
+                        service,
+                        "--signature-type",
+                        SIGNATURES[service],
+                        "--host",
+                        host,
+                        "--port",
+                        str(port),
+                    ],
                     port,
                     f"http://{host}:{port}/healthz" if service == "submit" else None,
                     service_env,

@@ -1,29 +1,37 @@
-"""One client of each kind per process, created on first use (never at import time)."""
+"""One client of each kind per process, created on first use (never at import time). Each
+library is imported inside its factory: the Modal worker image carries only Storage and Pub/Sub."""
 
 from __future__ import annotations
 
 import os
 from functools import cache
-
-from google.api_core.client_options import ClientOptions
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import firestore, pubsub_v1, storage
+from typing import TYPE_CHECKING
 
 from omtx.settings import get_settings
+
+if TYPE_CHECKING:
+    from google.cloud import firestore, pubsub_v1, storage  # type: ignore[attr-defined]
 
 
 @cache
 def firestore_client() -> firestore.Client:
+    from google.cloud import firestore
+
     return firestore.Client(project=get_settings().project)
 
 
 @cache
 def storage_client() -> storage.Client:
+    from google.cloud import storage  # type: ignore[attr-defined]  # untyped package
+
     emulator = os.environ.get("STORAGE_EMULATOR_HOST")
     if emulator:
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+
         return storage.Client(
             project=get_settings().project,
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            credentials=AnonymousCredentials(),
             client_options=ClientOptions(api_endpoint=emulator),
         )
     return storage.Client(project=get_settings().project)
@@ -31,6 +39,8 @@ def storage_client() -> storage.Client:
 
 @cache
 def publisher_client() -> pubsub_v1.PublisherClient:
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped package
+
     return pubsub_v1.PublisherClient(
         batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.005),
         publisher_options=pubsub_v1.types.PublisherOptions(

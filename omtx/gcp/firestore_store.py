@@ -77,7 +77,13 @@ def create_batch(batch: Batch, jobs: Sequence[Job]) -> None:
             yield (
                 "create",
                 _shard_ref(batch.batch_id, shard),
-                {"batch_id": batch.batch_id, "shard": shard, "expected": expected, "succeeded": 0, "failed": 0},
+                {
+                    "batch_id": batch.batch_id,
+                    "shard": shard,
+                    "expected": expected,
+                    "succeeded": 0,
+                    "failed": 0,
+                },
             )
         for job in jobs:
             yield "create", _job_ref(batch.batch_id, job.job_id), _doc(job)
@@ -149,7 +155,11 @@ def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, deadline: d
 def release_jobs(batch_id: str, job_ids: Sequence[str]) -> None:
     """Undo a claim whose executor call never started, so a redelivery can claim again."""
     _commit_in_chunks(
-        ("update", _job_ref(batch_id, j), {"status": JobStatus.QUEUED.value, "attempts": firestore.Increment(-1)})
+        (
+            "update",
+            _job_ref(batch_id, j),
+            {"status": JobStatus.QUEUED.value, "attempts": firestore.Increment(-1)},
+        )
         for j in job_ids
     )
 
@@ -219,7 +229,12 @@ def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
     client = firestore_client()
     ref = _claim_ref(batch_id)
     now = utcnow()
-    claim = {"owner": owner, "state": "claimed", "claimed_at": now, "lease_until": now + timedelta(seconds=lease_s)}
+    claim = {
+        "owner": owner,
+        "state": "claimed",
+        "claimed_at": now,
+        "lease_until": now + timedelta(seconds=lease_s),
+    }
     try:
         ref.create(claim)
         return True

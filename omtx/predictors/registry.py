@@ -36,7 +36,8 @@ def get_model(name: str) -> ModelSpec:
     except KeyError:
         known = ", ".join(sorted(MODELS))
         raise InputError(
-            "unknown model", [{"loc": ["model"], "msg": f"unknown model; choose one of: {known}", "input": name}]
+            "unknown model",
+            [{"loc": ["model"], "msg": f"unknown model; choose one of: {known}", "input": name}],
         ) from None
 
 

@@ -135,9 +135,11 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
         }
         (work / "summary.json").write_text(json.dumps(summary, default=str))
         return {
-            "aggregated_json": storage.put_file(bucket, f"{prefix}/aggregated.json", work / "aggregated.json",
-                                                "application/json"),
+            "aggregated_json": storage.put_file(
+                bucket, f"{prefix}/aggregated.json", work / "aggregated.json", "application/json"
+            ),
             "csv": storage.put_file(bucket, f"{prefix}/batch_results.csv", work / "batch_results.csv", "text/csv"),
-            "summary_json": storage.put_file(bucket, f"{prefix}/summary.json", work / "summary.json",
-                                             "application/json"),
+            "summary_json": storage.put_file(
+                bucket, f"{prefix}/summary.json", work / "summary.json", "application/json"
+            ),
         }

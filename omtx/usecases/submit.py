@@ -66,7 +66,11 @@ def submit_batch(request: BatchRequest, tenant: str) -> SubmitOutcome:
     input_uri = storage.put_json(
         settings.inputs_bucket,
         f"batches/{batch_id}/input.json",
-        {"batch_id": batch_id, "request": request.model_dump(), "ligands": [lig.model_dump() for lig in ligands]},
+        {
+            "batch_id": batch_id,
+            "request": request.model_dump(),
+            "ligands": [lig.model_dump() for lig in ligands],
+        },
         create_only=True,
     )
     batch = Batch(

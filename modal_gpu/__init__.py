@@ -1,0 +1,1 @@
+"""The Modal app: workers that run models in the cloud and report through Pub/Sub."""

@@ -1,0 +1,15 @@
+import os
+
+import pytest
+
+from omtx.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """Tests may point settings elsewhere; every test starts from the same environment."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()

@@ -1,0 +1,50 @@
+from omtx.chemistry import validate_ligands
+from omtx.domain import LigandIn
+
+
+def test_valid_ligands_get_canonical_smiles_and_inchikey():
+    valid, errors = validate_ligands([LigandIn(name="aspirin", smiles="OC(=O)c1ccccc1OC(C)=O")])
+    assert errors == []
+    (aspirin,) = valid
+    assert aspirin.smiles == "OC(=O)c1ccccc1OC(C)=O"  # the user's string is kept
+    assert aspirin.canonical_smiles == "CC(=O)Oc1ccccc1C(=O)O"
+    assert aspirin.inchikey == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
+    assert aspirin.heavy_atoms == 13
+
+
+def test_every_bad_row_is_reported_with_its_row_and_reason():
+    rows = [
+        LigandIn(smiles="CCO"),
+        LigandIn(smiles="C1CC"),  # unclosed ring
+        LigandIn(smiles="C(C)(C)(C)(C)C"),  # pentavalent carbon
+        LigandIn(smiles="c1ccccc1"),
+        LigandIn(smiles="CC O"),
+    ]
+    valid, errors = validate_ligands(rows)
+    assert [v.row for v in valid] == [0, 3]
+    assert [e["loc"] for e in errors] == [
+        ["ligands", 1, "smiles"],
+        ["ligands", 2, "smiles"],
+        ["ligands", 4, "smiles"],
+    ]
+    assert "syntax" in errors[0]["msg"]
+    assert "valence" in errors[1]["msg"].lower()
+    assert "whitespace" in errors[2]["msg"]
+    assert errors[1]["input"] == "C(C)(C)(C)(C)C"
+
+
+def test_salts_are_stripped_and_reported():
+    (ligand,), errors = validate_ligands([LigandIn(smiles="CC(=O)[O-].[Na+]")])
+    assert errors == []
+    assert ligand.canonical_smiles == "CC(=O)[O-]"
+    assert "largest of 2 fragments" in ligand.warnings[0]
+
+
+def test_names_are_generated_and_duplicates_rejected():
+    valid, errors = validate_ligands(
+        [LigandIn(smiles="C"), LigandIn(name="x", smiles="CC"), LigandIn(name="x", smiles="CCC")]
+    )
+    assert [v.name for v in valid] == ["ligand-1", "x"]
+    assert errors == [
+        {"loc": ["ligands", 2, "name"], "msg": "duplicate ligand name (first used by row 1)", "input": "x"}
+    ]
