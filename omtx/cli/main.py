@@ -170,7 +170,11 @@ def _print_results(body: dict[str, Any], top: int, sort: str | None) -> None:
     key = sort or (metrics[0] if metrics else None)
     if key:
         jobs = sorted(jobs, key=lambda j: (j["metrics"].get(key) is None, -_num(j["metrics"].get(key))))
-    table = Table("#", "ligand", "ok", *metrics, title=f"batch {body['batch_id']} ({body['status']})")
+    table = Table(title=f"batch {body['batch_id']} ({body['status']})")
+    table.add_column("#")
+    table.add_column("ligand", no_wrap=True, min_width=12)
+    for column in ("ok", *metrics):
+        table.add_column(column)
     for job in jobs[:top]:
         status = "yes" if job["status"] == "succeeded" else f"[red]{job['status']}[/red]: {job.get('error')}"
         table.add_row(str(job["index"]), job["ligand_name"], status, *(_fmt(job["metrics"].get(m)) for m in metrics))
