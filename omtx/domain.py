@@ -107,6 +107,14 @@ class Ligand(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class Milestone(BaseModel):
+    at: datetime
+    done: int
+
+
+MILESTONES = (10, 25, 50, 75, 90, 100)
+
+
 class Batch(BaseModel):
     batch_id: str
     tenant: str
@@ -121,8 +129,10 @@ class Batch(BaseModel):
     shard_count: int
     input_uri: str
     created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
     finished_at: datetime | None = None
     results: dict[str, str] = Field(default_factory=dict)
+    milestones: dict[str, Milestone] = Field(default_factory=dict)
 
 
 class Job(BaseModel):

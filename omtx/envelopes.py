@@ -51,6 +51,7 @@ def parse_payload(model: type[M], message: PubsubMessage) -> M:
 class DocumentChange:
     path: str  # e.g. "batches/B/shards/0000"
     value: dict[str, Any] | None  # None when the document was deleted
+    old_value: dict[str, Any] | None  # None when the document was created
 
 
 def document_change(event: CloudEvent) -> DocumentChange:
@@ -70,8 +71,12 @@ def document_change(event: CloudEvent) -> DocumentChange:
     except Exception as exc:  # protobuf raises DecodeError and others for garbage
         raise PermanentError(f"undecodable Firestore event: {exc}") from exc
     path = event.get("document") or str(event.get("subject", "")).removeprefix("documents/")
-    fields = DocumentEventData.pb(data).value.fields if data.value else None
-    return DocumentChange(path=path, value=None if fields is None else {k: _value(v) for k, v in fields.items()})
+    pb = DocumentEventData.pb(data)
+    return DocumentChange(
+        path=path,
+        value={k: _value(v) for k, v in pb.value.fields.items()} if pb.HasField("value") else None,
+        old_value={k: _value(v) for k, v in pb.old_value.fields.items()} if pb.HasField("old_value") else None,
+    )
 
 
 def _value(v: Any) -> Any:

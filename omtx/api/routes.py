@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from omtx.domain import BatchRequest
+from omtx import progress
+from omtx.domain import BatchRequest, utcnow
 from omtx.errors import InputError, NotFound
 from omtx.gcp import firestore_store as store
 from omtx.settings import get_settings
@@ -85,11 +86,11 @@ def _batch_or_404(batch_id: str) -> Any:
 def get_batch(request: flask.Request, batch_id: str) -> flask.Response:
     batch = _batch_or_404(batch_id)
     counts = store.get_counts(batch_id, batch.total)
-    body = batch.model_dump(mode="json") | {
+    estimate = progress.estimate(counts, batch.started_at, utcnow(), batch.status.is_final)
+    body = batch.model_dump(mode="json") | estimate.model_dump() | {
         "succeeded": counts.succeeded,
         "failed": counts.failed,
         "done": counts.done,
-        "progress": round(counts.done / counts.total, 4) if counts.total else 1.0,
         "links": {"self": f"/v1/batches/{batch_id}", "results": f"/v1/batches/{batch_id}/results"},
     }
     return _json(body)

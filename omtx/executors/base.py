@@ -11,5 +11,6 @@ class Executor(Protocol):
     name: str
 
     def start(self, order: WorkOrder) -> str:
-        """Start the work without waiting for it; returns a call id to record on the jobs."""
+        """Start the work without waiting for it; returns the executor's id for the call
+        (the order's own call_id where the executor has no naming of its own)."""
         ...

@@ -20,7 +20,7 @@ class LocalExecutor:
         self._pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
 
     def start(self, order: WorkOrder) -> str:
-        call_id = order.call_id or f"local-{uuid.uuid4().hex[:12]}"
+        call_id = order.call_id or f"local-{uuid.uuid4().hex[:16]}"
         future = self._pool.submit(run_work_order_json, order.model_copy(update={"call_id": call_id}).model_dump_json())
         future.add_done_callback(lambda f: self._report(call_id, f))
         return call_id

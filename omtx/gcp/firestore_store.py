@@ -17,6 +17,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from pydantic import BaseModel
 
+from omtx import metrics
 from omtx.domain import Batch, BatchStatus, Counts, Job, JobStatus, utcnow
 from omtx.errors import PermanentError, TransientError
 from omtx.events import JobDone
@@ -58,10 +59,15 @@ def _commit_in_chunks(ops: Iterator[tuple[str, firestore.DocumentReference, dict
         getattr(batch, kind)(ref, data)
         pending += 1
         if pending == WRITE_BATCH_LIMIT:
-            batch.commit()
+            _commit(batch, pending)
             batch, pending = client.batch(), 0
     if pending:
-        batch.commit()
+        _commit(batch, pending)
+
+
+def _commit(batch: firestore.WriteBatch, writes: int) -> None:
+    batch.commit()
+    metrics.count("firestore.writes", writes)
 
 
 # --- submit -------------------------------------------------------------------------------------
@@ -105,12 +111,11 @@ def get_job(batch_id: str, job_id: str) -> Job | None:
 
 
 def get_counts(batch_id: str, total: int) -> Counts:
-    counts = Counts(total=total)
-    for snap in _batch_ref(batch_id).collection("shards").stream():
-        data = snap.to_dict() or {}
-        counts.succeeded += int(data.get("succeeded", 0))
-        counts.failed += int(data.get("failed", 0))
-    return counts
+    """Sum of the shards in one aggregation query (billed as one read per 1,000 shards)."""
+    shards = _batch_ref(batch_id).collection("shards")
+    rows: Any = shards.sum("succeeded", alias="succeeded").sum("failed", alias="failed").get()
+    values = {r.alias: int(r.value or 0) for row in rows for r in row}
+    return Counts(total=total, succeeded=values.get("succeeded", 0), failed=values.get("failed", 0))
 
 
 def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
@@ -124,13 +129,16 @@ def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
 # --- dispatch -----------------------------------------------------------------------------------
 
 
-def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, deadline: datetime) -> list[Job]:
-    """Move queued jobs to dispatched. A job already claimed (by a redelivery, or a racing
-    dispatcher) is skipped: the update-time precondition lets exactly one claimant through."""
+def claim_jobs(
+    batch_id: str, job_ids: Sequence[str], executor: str, call_id: str, deadline: datetime
+) -> list[Job]:
+    """Move queued jobs to dispatched, recording executor, call id, attempt and deadline. A job
+    already claimed (a redelivery, a racing dispatcher) is skipped: each update carries the
+    update-time precondition of the snapshot it was decided on, so one claimant wins."""
     client = firestore_client()
-    refs = [_job_ref(batch_id, job_id) for job_id in job_ids]
-    claimed: list[Job] = []
-    for snap in client.get_all(refs):
+    now = utcnow()
+    candidates: list[tuple[firestore.DocumentSnapshot, Job, dict[str, Any]]] = []
+    for snap in client.get_all([_job_ref(batch_id, job_id) for job_id in job_ids]):
         if not snap.exists:
             log.warning("job %s of batch %s does not exist; skipped", snap.id, batch_id)
             continue
@@ -141,15 +149,31 @@ def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, deadline: d
             "status": JobStatus.DISPATCHED.value,
             "attempts": job.attempts + 1,
             "executor": executor,
+            "call_id": call_id,
             "deadline": deadline,
-            "dispatched_at": utcnow(),
+            "dispatched_at": now,
         }
-        try:
-            snap.reference.update(changes, option=client.write_option(last_update_time=snap.update_time))
-        except gexc.FailedPrecondition:
-            continue
-        claimed.append(job.model_copy(update=changes | {"status": JobStatus.DISPATCHED}))
-    return claimed
+        candidates.append((snap, job, changes))
+    if not candidates:
+        return []
+    # Common case: one atomic commit for the chunk. If any precondition fails (someone else
+    # claimed one of them), nothing was written and each job is claimed on its own.
+    batch = client.batch()
+    for snap, _, changes in candidates:
+        batch.update(snap.reference, changes, option=client.write_option(last_update_time=snap.update_time))
+    try:
+        _commit(batch, len(candidates))
+        won = candidates
+    except gexc.FailedPrecondition:
+        won = []
+        for snap, job, changes in candidates:
+            try:
+                snap.reference.update(changes, option=client.write_option(last_update_time=snap.update_time))
+            except gexc.FailedPrecondition:
+                continue
+            metrics.count("firestore.writes")
+            won.append((snap, job, changes))
+    return [job.model_copy(update=changes | {"status": JobStatus.DISPATCHED}) for _, job, changes in won]
 
 
 def release_jobs(batch_id: str, job_ids: Sequence[str]) -> None:
@@ -164,8 +188,13 @@ def release_jobs(batch_id: str, job_ids: Sequence[str]) -> None:
     )
 
 
-def record_call(batch_id: str, job_ids: Sequence[str], call_id: str) -> None:
-    _commit_in_chunks(("update", _job_ref(batch_id, j), {"call_id": call_id}) for j in job_ids)
+def record_executor_call(batch_id: str, call_id: str, executor_call_id: str, job_ids: Sequence[str]) -> None:
+    """Where the executor names a call its own way (Modal's fc-… ids), keep the mapping once per
+    chunk instead of rewriting every job: cancel and the reconciler look it up here."""
+    _batch_ref(batch_id).collection("calls").document(call_id).set(
+        {"executor_call_id": executor_call_id, "job_ids": list(job_ids), "at": utcnow()}
+    )
+    metrics.count("firestore.writes")
 
 
 def mark_running(batch_id: str) -> None:
@@ -179,6 +208,7 @@ def mark_running(batch_id: str) -> None:
             {"status": BatchStatus.RUNNING.value, "started_at": utcnow()},
             option=client.write_option(last_update_time=snap.update_time),
         )
+        metrics.count("firestore.writes")
     except gexc.FailedPrecondition:
         pass  # someone else moved it on; that is the outcome we wanted
 
@@ -215,9 +245,12 @@ def complete_job(event: JobDone) -> bool:
         return True
 
     try:
-        return bool(apply(client.transaction()))
+        applied = bool(apply(client.transaction()))
     except TRANSIENT as exc:
         raise TransientError(f"recording job {event.job_id} failed: {exc}") from exc
+    if applied:
+        metrics.count("firestore.writes", 2)
+    return applied
 
 
 # --- aggregate ----------------------------------------------------------------------------------
@@ -237,6 +270,7 @@ def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
     }
     try:
         ref.create(claim)
+        metrics.count("firestore.writes")
         return True
     except gexc.AlreadyExists:
         pass
@@ -250,11 +284,13 @@ def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
         ref.update(claim, option=client.write_option(last_update_time=snap.update_time))
     except gexc.FailedPrecondition:
         return False
+    metrics.count("firestore.writes")
     return True
 
 
 def release_finalization(batch_id: str) -> None:
     _claim_ref(batch_id).delete()
+    metrics.count("firestore.writes")
 
 
 def finalize_batch(batch_id: str, status: BatchStatus, counts: Counts, results: dict[str, str]) -> None:
@@ -267,16 +303,33 @@ def finalize_batch(batch_id: str, status: BatchStatus, counts: Counts, results: 
             "failed": counts.failed,
         }
     )
+    metrics.count("firestore.writes")
 
 
 def finish_finalization(batch_id: str) -> None:
     """Called after batch-done is published: from here on every trigger is a no-op."""
     _claim_ref(batch_id).update({"state": "done", "done_at": utcnow()})
+    metrics.count("firestore.writes")
 
 
 def finalization_done(batch_id: str) -> bool:
     snap = _claim_ref(batch_id).get()
     return bool(snap.exists and snap.get("state") == "done")
+
+
+def record_milestone(batch_id: str, percent: int, counts: Counts) -> bool:
+    """Each milestone once: a create-only marker decides, then the batch document (one write per
+    milestone, six per batch) shows it. Returns False when it was already recorded."""
+    now = utcnow()
+    try:
+        _batch_ref(batch_id).collection("milestones").document(f"p{percent:03d}").create(
+            {"percent": percent, "at": now, "done": counts.done}
+        )
+    except gexc.AlreadyExists:
+        return False
+    _batch_ref(batch_id).update({f"milestones.p{percent}": {"at": now, "done": counts.done}})
+    metrics.count("firestore.writes", 2)
+    return True
 
 
 # --- bookkeeping --------------------------------------------------------------------------------
@@ -287,3 +340,4 @@ def record_rejection(source: str, message_id: str, reason: str, payload: Any) ->
     firestore_client().collection("rejections").document(f"{source}-{message_id}").set(
         {"source": source, "message_id": message_id, "reason": reason, "payload": payload, "at": utcnow()}
     )
+    metrics.count("firestore.writes")

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from google.api_core import exceptions as gexc
 
+from omtx import metrics
 from omtx.errors import TransientError
 from omtx.events import Event
 from omtx.gcp.clients import publisher_client
@@ -22,6 +23,8 @@ def publish(topic: str, events: Iterable[Event]) -> list[str]:
     path = topic_path(topic)
     futures = [client.publish(path, event.to_bytes(), **event.attributes()) for event in events]
     try:
-        return [future.result(timeout=get_settings().publish_timeout_s) for future in futures]
+        ids = [future.result(timeout=get_settings().publish_timeout_s) for future in futures]
     except (gexc.GoogleAPICallError, TimeoutError) as exc:
         raise TransientError(f"publishing to {topic} failed: {exc}") from exc
+    metrics.count(f"pubsub.published.{topic}", len(ids))
+    return ids

@@ -8,6 +8,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 
+from omtx import metrics
 from omtx.gcp.clients import storage_client
 
 
@@ -29,6 +30,7 @@ def put_bytes(bucket: str, name: str, data: bytes, content_type: str, *, create_
         blob.upload_from_string(data, content_type=content_type, if_generation_match=0 if create_only else None)
     except gexc.PreconditionFailed:
         pass
+    metrics.count("gcs.writes")
     return gcs_uri(bucket, name)
 
 
@@ -39,6 +41,7 @@ def put_json(bucket: str, name: str, payload: Any, *, create_only: bool = False)
 
 def put_file(bucket: str, name: str, path: Path, content_type: str) -> str:
     storage_client().bucket(bucket).blob(name).upload_from_filename(str(path), content_type=content_type)
+    metrics.count("gcs.writes")
     return gcs_uri(bucket, name)
 
 

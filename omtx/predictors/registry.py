@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from omtx.errors import InputError
 from omtx.predictors.base import ModelSpec, Predictor
+from omtx.predictors.instant import InstantParams
 from omtx.predictors.rdkit_props import RdkitPropsParams
 
 MODELS: dict[str, ModelSpec] = {
@@ -24,6 +25,17 @@ MODELS: dict[str, ModelSpec] = {
             hardware="cpu",
             predictor="omtx.predictors.rdkit_props:create",
             primary_metric="qed",
+            higher_is_better=True,
+        ),
+        ModelSpec(
+            name="instant",
+            version="instant-1",
+            description="Test model: instant deterministic pseudo-scores, for pipeline load tests only",
+            params=InstantParams,
+            chunk_size=50,
+            hardware="cpu",
+            predictor="omtx.predictors.instant:create",
+            primary_metric="score",
             higher_is_better=True,
         ),
     )

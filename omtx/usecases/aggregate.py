@@ -18,6 +18,7 @@ from omtx.events import BatchDone
 from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub, storage
 from omtx.predictors.registry import get_model
+from omtx.progress import crosses_milestone, reached
 from omtx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,24 @@ class Outcome(StrEnum):
 _OWNER = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
 
-def on_counter_change(shard: ShardState) -> Outcome:
-    # Every completion fires an event; only the one that fills a shard can finish the batch, so
-    # the others return here without a single read.
-    if not shard.full:
-        return Outcome.SHARD_OPEN
-    return finalize_if_complete(shard.batch_id)
+def on_counter_change(shard: ShardState, before: ShardState | None) -> Outcome:
+    # Every completion fires an event. Only the one that fills a shard can finish the batch, and
+    # only one that passes a shard's milestone mark can pass a batch milestone: the others
+    # return here without a single read.
+    if shard.full:
+        return finalize_if_complete(shard.batch_id)
+    old_done = before.succeeded + before.failed if before else 0
+    if crosses_milestone(old_done, shard.succeeded + shard.failed, shard.expected):
+        batch = store.get_batch(shard.batch_id)
+        if batch is not None:
+            record_milestones(batch, store.get_counts(batch.batch_id, batch.total))
+    return Outcome.SHARD_OPEN
+
+
+def record_milestones(batch: Batch, counts: Counts) -> None:
+    for percent in reached(counts.done, counts.total):
+        if f"p{percent}" not in batch.milestones:
+            store.record_milestone(batch.batch_id, percent, counts)
 
 
 def finalize_if_complete(batch_id: str) -> Outcome:
@@ -63,6 +76,7 @@ def finalize_if_complete(batch_id: str) -> Outcome:
     if batch is None:
         return Outcome.UNKNOWN_BATCH
     counts = store.get_counts(batch_id, batch.total)
+    record_milestones(batch, counts)
     if not counts.complete:
         return Outcome.INCOMPLETE
     if batch.status.is_final and store.finalization_done(batch_id):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from pydantic import BaseModel
 
-from omtx.domain import utcnow
+from omtx.domain import BatchStatus, utcnow
 from omtx.errors import PermanentError
 from omtx.events import JobsDispatched, JobsSubmitted
 from omtx.executors import get_executor
@@ -31,8 +32,9 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         return DispatchOutcome(claimed=0)
     executor = get_executor()
     deadline = utcnow() + timedelta(seconds=settings.job_deadline_s)
+    call_id = f"{executor.name}-{uuid.uuid4().hex[:16]}"
     # Claiming first is what makes a redelivered `submitted` harmless: claimed jobs are skipped.
-    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, deadline)
+    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline)
     if not jobs:
         return DispatchOutcome(claimed=0)
     order = WorkOrder(
@@ -45,16 +47,19 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
             for j in jobs
         ],
         executor=executor.name,
+        call_id=call_id,
     )
     job_ids = [j.job_id for j in jobs]
     try:
-        call_id = executor.start(order)
+        executor_call_id = executor.start(order)
     except Exception:
         # Hand the jobs back so the redelivery of this message can claim and start them.
         store.release_jobs(event.batch_id, job_ids)
         raise
-    store.record_call(event.batch_id, job_ids, call_id)
-    store.mark_running(event.batch_id)
+    if executor_call_id != call_id:
+        store.record_executor_call(event.batch_id, call_id, executor_call_id, job_ids)
+    if batch.status == BatchStatus.QUEUED:
+        store.mark_running(event.batch_id)
     pubsub.publish(
         settings.topic_dispatched,
         [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],

@@ -22,10 +22,11 @@ def aggregate(event: CloudEvent) -> None:
         if change.value is None:
             return  # a deleted shard (batch deletion) finalises nothing
         shard = ShardState.model_validate(change.value)
+        before = ShardState.model_validate(change.old_value) if change.old_value else None
     except (PermanentError, ValidationError) as exc:
         # Eventarc would retry a crash for 24 h; a malformed event can never succeed.
         log.error("aggregate ignored an undecodable event %s: %s", event["id"], exc)
         return
-    outcome = on_counter_change(shard)
+    outcome = on_counter_change(shard, before)
     if outcome != "shard-open":
         log.info("aggregate %s: %s", shard.batch_id, outcome.value, extra={"batch_id": shard.batch_id})

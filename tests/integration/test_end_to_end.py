@@ -33,6 +33,11 @@ def test_batch_runs_end_to_end(settings, subscribe):
     final = wait_for(finished, timeout_s=90)
     assert final["status"] == "completed"
     assert (final["succeeded"], final["failed"], final["done"], final["progress"]) == (12, 0, 12, 1.0)
+    assert final["eta_s"] == 0.0 and final["jobs_per_s"] > 0
+    milestones = sorted(final["milestones"].items(), key=lambda item: int(item[0][1:]))
+    assert [name for name, _ in milestones] == ["p10", "p25", "p50", "p75", "p90", "p100"]
+    assert [m["done"] for _, m in milestones] == sorted(m["done"] for _, m in milestones)
+    assert final["milestones"]["p100"]["done"] == 12
 
     # Inputs were stored; every job ran exactly once and has its files.
     assert json.loads(storage.get_bytes(final["input_uri"]))["batch_id"] == batch_id
