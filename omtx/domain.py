@@ -150,6 +150,8 @@ class Job(BaseModel):
     executor: str | None = None
     call_id: str | None = None
     deadline: datetime | None = None
+    # The job document's update time when it was claimed; never stored, handed to the worker.
+    claim_token: str | None = Field(None, exclude=True)
     metrics: dict[str, Any] = Field(default_factory=dict)
     result_uri: str | None = None
     error: str | None = None

@@ -52,6 +52,8 @@ class JobDone(Event):
     event_type: ClassVar[str] = "job.done"
     job_id: str
     status: Literal["succeeded", "failed"]
+    shard: int | None = None
+    claim_token: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
     result_uri: str | None = None
     files: dict[str, str] = Field(default_factory=dict)

@@ -3,17 +3,22 @@ publishes its `job-done`. The Modal app and the local executor call the same fun
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import socket
 import time
 import traceback
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from omtx import __version__
 from omtx.domain import ProteinIn, utcnow
 from omtx.events import JobDone
-from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
+from omtx.predictors.base import LigandTask, ModelSpec, Prediction, PredictionFailed
 from omtx.predictors.registry import get_model, load_predictor
 
 log = logging.getLogger(__name__)
@@ -36,72 +41,128 @@ def job_prefix(batch_id: str, job_id: str) -> str:
 
 
 def run_work_order(order: WorkOrder) -> list[JobDone]:
-    # GCP adapters are imported here, not at module level, so the model code stays importable
-    # (and testable) without them.
+    """Runs the chunk's ligands one after another (the model is the scarce resource) and hands
+    each finished ligand to a small thread pool that stores its files and publishes its
+    `job-done`, so I/O overlaps the next prediction."""
+    spec = get_model(order.model)
+    params = spec.params.model_validate(order.params)
+    predictor = load_predictor(order.model)
+    with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
+        futures = []
+        for task in order.ligands:
+            started_at = utcnow()
+            clock = time.perf_counter()
+            prediction: Prediction | None = None
+            error: str | None = None
+            trace = ""
+            try:
+                prediction = predictor.predict(order.protein, task, params)
+            except PredictionFailed as exc:
+                error = str(exc)
+            except Exception as exc:  # one bad ligand must not take its chunk down with it
+                error = f"model error: {type(exc).__name__}: {exc}"
+                trace = traceback.format_exc()
+            outcome = LigandOutcome(
+                task=task,
+                prediction=prediction,
+                error=error,
+                trace=trace,
+                started_at=started_at,
+                duration_s=round(time.perf_counter() - clock, 4),
+            )
+            futures.append(pool.submit(report, order, spec, params, outcome))
+        return [future.result() for future in futures]
+
+
+REPORT_THREADS = 8
+
+
+class LigandOutcome(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    task: LigandTask
+    prediction: Prediction | None
+    error: str | None
+    trace: str
+    started_at: datetime
+    duration_s: float
+
+    @property
+    def status(self) -> Literal["succeeded", "failed"]:
+        return "succeeded" if self.error is None else "failed"
+
+
+def report(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome: LigandOutcome) -> JobDone:
+    """Store one ligand's files, then publish its job-done: outputs exist before the job counts."""
+    # GCP adapters are imported here so the model code stays importable without them.
     from omtx.gcp import pubsub, storage
     from omtx.settings import get_settings
 
     settings = get_settings()
-    spec = get_model(order.model)
-    params = spec.params.model_validate(order.params)
-    predictor = load_predictor(order.model)
-    outcomes: list[JobDone] = []
-    for task in order.ligands:
-        started = time.perf_counter()
-        prefix = job_prefix(order.batch_id, task.job_id)
-        prediction: Prediction | None = None
-        error: str | None = None
-        logs = f"{utcnow().isoformat()} {spec.name} {spec.version} job={task.job_id} ligand={task.name}\n"
-        try:
-            prediction = predictor.predict(order.protein, task, params)
-        except PredictionFailed as exc:
-            error = str(exc)
-        except Exception as exc:  # one bad ligand must not take its chunk down with it
-            error = f"model error: {type(exc).__name__}: {exc}"
-            logs += traceback.format_exc()
-        duration = round(time.perf_counter() - started, 4)
-        files: dict[str, str] = {}
-        if prediction is not None:
-            for name, (content, media_type) in prediction.files.items():
-                files[name] = storage.put_bytes(settings.results_bucket, f"{prefix}/{name}", content, media_type)
-        logs += f"status={'succeeded' if error is None else 'failed'} duration_s={duration}\n"
-        if error:
-            logs += f"error: {error}\n"
-        files["logs.txt"] = storage.put_bytes(
-            settings.results_bucket, f"{prefix}/logs.txt", logs.encode(), "text/plain"
-        )
-        result = {
-            "batch_id": order.batch_id,
-            "job_id": task.job_id,
-            "model": spec.name,
-            "model_version": spec.version,
-            "params": params.model_dump(),
-            "ligand": task.model_dump(),
-            "status": "succeeded" if error is None else "failed",
-            "metrics": prediction.metrics if prediction else {},
-            "error": error,
-            "files": files,
-            "duration_s": duration,
-        }
-        result_uri = storage.put_bytes(
-            settings.results_bucket, f"{prefix}/results.json", json.dumps(result).encode(), "application/json"
-        )
-        event = JobDone(
-            batch_id=order.batch_id,
-            job_id=task.job_id,
-            status="succeeded" if error is None else "failed",
-            metrics=prediction.metrics if prediction else {},
-            result_uri=result_uri,
-            files=files,
-            error=error,
-            executor=order.executor,
-            call_id=order.call_id,
-            duration_s=duration,
-        )
-        # Outputs are stored before the job can count: publish only after the writes above.
-        pubsub.publish(settings.topic_job_done, [event])
-        outcomes.append(event)
-    return outcomes
+    task = outcome.task
+    prefix = job_prefix(order.batch_id, task.job_id)
+    bucket = settings.results_bucket
+    files: dict[str, str] = {}
+    if outcome.prediction is not None:
+        for name, (content, media_type) in outcome.prediction.files.items():
+            files[name] = storage.put_bytes(bucket, f"{prefix}/{name}", content, media_type)
+    logs = (
+        f"{outcome.started_at.isoformat()} {spec.name} {spec.version} job={task.job_id} ligand={task.name}\n"
+        f"status={outcome.status} duration_s={outcome.duration_s}\n"
+        + (f"error: {outcome.error}\n" if outcome.error else "")
+        + outcome.trace
+    )
+    files["logs.txt"] = storage.put_bytes(bucket, f"{prefix}/logs.txt", logs.encode(), "text/plain")
+    metrics = outcome.prediction.metrics if outcome.prediction else {}
+    metadata = {
+        "batch_id": order.batch_id,
+        "job_id": task.job_id,
+        "model": spec.name,
+        "model_version": spec.version,
+        "params": params.model_dump(),
+        "ligand": task.model_dump(exclude={"claim_token", "shard"}),
+        "protein_id": order.protein.id,
+        "protein_sha256": hashlib.sha256(order.protein.sequence.encode()).hexdigest(),
+        "executor": order.executor,
+        "call_id": order.call_id,
+        "host": socket.gethostname(),
+        "omtx_version": __version__,
+        "started_at": outcome.started_at.isoformat(),
+        "duration_s": outcome.duration_s,
+    }
+    files["metadata.json"] = storage.put_bytes(
+        bucket, f"{prefix}/metadata.json", json.dumps(metadata).encode(), "application/json"
+    )
+    result = {
+        "batch_id": order.batch_id,
+        "job_id": task.job_id,
+        "model": spec.name,
+        "model_version": spec.version,
+        "ligand": task.model_dump(exclude={"claim_token", "shard"}),
+        "status": outcome.status,
+        "metrics": metrics,
+        "raw": outcome.prediction.raw if outcome.prediction else None,
+        "error": outcome.error,
+        "files": files,
+        "duration_s": outcome.duration_s,
+    }
+    result_uri = storage.put_bytes(bucket, f"{prefix}/results.json", json.dumps(result).encode(), "application/json")
+    event = JobDone(
+        batch_id=order.batch_id,
+        job_id=task.job_id,
+        status=outcome.status,
+        shard=task.shard,
+        claim_token=task.claim_token,
+        metrics=metrics,
+        result_uri=result_uri,
+        files=files,
+        error=outcome.error,
+        executor=order.executor,
+        call_id=order.call_id,
+        duration_s=outcome.duration_s,
+    )
+    pubsub.publish(settings.topic_job_done, [event])
+    return event
 
 
 def run_work_order_json(payload: str) -> int:

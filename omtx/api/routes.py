@@ -87,12 +87,16 @@ def get_batch(request: flask.Request, batch_id: str) -> flask.Response:
     batch = _batch_or_404(batch_id)
     counts = store.get_counts(batch_id, batch.total)
     estimate = progress.estimate(counts, batch.started_at, utcnow(), batch.status.is_final)
-    body = batch.model_dump(mode="json") | estimate.model_dump() | {
-        "succeeded": counts.succeeded,
-        "failed": counts.failed,
-        "done": counts.done,
-        "links": {"self": f"/v1/batches/{batch_id}", "results": f"/v1/batches/{batch_id}/results"},
-    }
+    body = (
+        batch.model_dump(mode="json")
+        | estimate.model_dump()
+        | {
+            "succeeded": counts.succeeded,
+            "failed": counts.failed,
+            "done": counts.done,
+            "links": {"self": f"/v1/batches/{batch_id}", "results": f"/v1/batches/{batch_id}/results"},
+        }
+    )
     return _json(body)
 
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 from pydantic import BaseModel
 
@@ -65,9 +66,15 @@ def _commit_in_chunks(ops: Iterator[tuple[str, firestore.DocumentReference, dict
         _commit(batch, pending)
 
 
-def _commit(batch: firestore.WriteBatch, writes: int) -> None:
-    batch.commit()
+def _commit(batch: firestore.WriteBatch, writes: int) -> list[Any]:
+    results: list[Any] = batch.commit()
     metrics.count("firestore.writes", writes)
+    return results
+
+
+def _token(update_time: Any) -> str:
+    """A document's update time, exactly (nanoseconds), as text that survives JSON."""
+    return str(update_time.rfc3339())
 
 
 # --- submit -------------------------------------------------------------------------------------
@@ -129,9 +136,7 @@ def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
 # --- dispatch -----------------------------------------------------------------------------------
 
 
-def claim_jobs(
-    batch_id: str, job_ids: Sequence[str], executor: str, call_id: str, deadline: datetime
-) -> list[Job]:
+def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, call_id: str, deadline: datetime) -> list[Job]:
     """Move queued jobs to dispatched, recording executor, call id, attempt and deadline. A job
     already claimed (a redelivery, a racing dispatcher) is skipped: each update carries the
     update-time precondition of the snapshot it was decided on, so one claimant wins."""
@@ -161,19 +166,22 @@ def claim_jobs(
     batch = client.batch()
     for snap, _, changes in candidates:
         batch.update(snap.reference, changes, option=client.write_option(last_update_time=snap.update_time))
+    won: list[tuple[Job, dict[str, Any], str]] = []
     try:
-        _commit(batch, len(candidates))
-        won = candidates
+        results = _commit(batch, len(candidates))
+        won = [(job, changes, _token(r.update_time)) for (_, job, changes), r in zip(candidates, results, strict=True)]
     except gexc.FailedPrecondition:
-        won = []
         for snap, job, changes in candidates:
             try:
-                snap.reference.update(changes, option=client.write_option(last_update_time=snap.update_time))
+                result = snap.reference.update(changes, option=client.write_option(last_update_time=snap.update_time))
             except gexc.FailedPrecondition:
                 continue
             metrics.count("firestore.writes")
-            won.append((snap, job, changes))
-    return [job.model_copy(update=changes | {"status": JobStatus.DISPATCHED}) for _, job, changes in won]
+            won.append((job, changes, _token(result.update_time)))
+    return [
+        job.model_copy(update=changes | {"status": JobStatus.DISPATCHED, "claim_token": token})
+        for job, changes, token in won
+    ]
 
 
 def release_jobs(batch_id: str, job_ids: Sequence[str]) -> None:
@@ -216,9 +224,52 @@ def mark_running(batch_id: str) -> None:
 # --- complete -----------------------------------------------------------------------------------
 
 
+def _outcome(event: JobDone) -> dict[str, Any]:
+    return {
+        "status": event.status,
+        "metrics": event.metrics,
+        "result_uri": event.result_uri,
+        "files": event.files,
+        "error": event.error,
+        "duration_s": event.duration_s,
+        "finished_at": event.finished_at,
+    }
+
+
 def complete_job(event: JobDone) -> bool:
-    """Record a job's terminal state and count it, exactly once. The transaction reads only the
-    (cold) job document; the shard gets an Increment. Returns False for a duplicate."""
+    """Record a job's terminal state and count it, exactly once. Returns False for a duplicate
+    (or a late report of an attempt that was superseded).
+
+    Fast path, one commit and no read: the job's update time at claim (the claim token the
+    worker echoes) is the precondition of the terminal update, committed atomically with the
+    shard Increment. The first report changes the update time, so every redelivery fails the
+    precondition and counts nothing. Without a token, a transaction reads only the cold job doc."""
+    if event.claim_token is not None and event.shard is not None:
+        return _complete_with_token(event, event.claim_token, event.shard)
+    return _complete_in_transaction(event)
+
+
+def _complete_with_token(event: JobDone, token: str, shard: int) -> bool:
+    client = firestore_client()
+    batch = client.batch()
+    batch.update(
+        _job_ref(event.batch_id, event.job_id),
+        _outcome(event),
+        option=client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(token)),
+    )
+    batch.update(_shard_ref(event.batch_id, shard), {event.status: firestore.Increment(1)})
+    try:
+        _commit(batch, 2)
+    except gexc.FailedPrecondition:
+        return False
+    except gexc.NotFound as exc:
+        raise PermanentError(f"job {event.job_id} of batch {event.batch_id} does not exist") from exc
+    except TRANSIENT as exc:
+        raise TransientError(f"recording job {event.job_id} failed: {exc}") from exc
+    return True
+
+
+def _complete_in_transaction(event: JobDone) -> bool:
     client = firestore_client()
     job_ref = _job_ref(event.batch_id, event.job_id)
 
@@ -229,18 +280,7 @@ def complete_job(event: JobDone) -> bool:
             raise PermanentError(f"job {event.job_id} of batch {event.batch_id} does not exist")
         if JobStatus(snap.get("status")).is_terminal:
             return False
-        tx.update(
-            job_ref,
-            {
-                "status": event.status,
-                "metrics": event.metrics,
-                "result_uri": event.result_uri,
-                "files": event.files,
-                "error": event.error,
-                "duration_s": event.duration_s,
-                "finished_at": event.finished_at,
-            },
-        )
+        tx.update(job_ref, _outcome(event))
         tx.update(_shard_ref(event.batch_id, snap.get("shard")), {event.status: firestore.Increment(1)})
         return True
 

@@ -17,6 +17,9 @@ class LigandTask(BaseModel):
     index: int
     name: str
     canonical_smiles: str
+    # Echoed in job-done so complete can record the outcome without a read (see complete_job).
+    shard: int | None = None
+    claim_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Prediction:
     metrics: dict[str, Any]
     # file name → (content, media type); the worker stores them beside results.json
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # the model's own output, as it wrote it (confidence JSON, scores…), kept beside the metrics
+    raw: dict[str, Any] | None = None
 
 
 class PredictionFailed(Exception):

@@ -43,7 +43,14 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         params=batch.params,
         protein=batch.protein,
         ligands=[
-            LigandTask(job_id=j.job_id, index=j.index, name=j.ligand_name, canonical_smiles=j.canonical_smiles)
+            LigandTask(
+                job_id=j.job_id,
+                index=j.index,
+                name=j.ligand_name,
+                canonical_smiles=j.canonical_smiles,
+                shard=j.shard,
+                claim_token=j.claim_token,
+            )
             for j in jobs
         ],
         executor=executor.name,

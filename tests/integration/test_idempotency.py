@@ -124,3 +124,33 @@ def test_poison_messages_are_acknowledged_and_recorded(settings, subscribe):
     assert "does not exist" in wait_for(lambda: doc.get().to_dict(), timeout_s=30)["reason"]
     assert dead.drain(1.0) == []  # acknowledged, not cycling towards the dead-letter topic
     assert isinstance(pubsub_v1.SubscriberClient, type)
+
+
+def test_claim_token_reports_count_once_and_stale_attempts_are_ignored(settings, subscribe):
+    from datetime import timedelta
+
+    from omtx.domain import utcnow
+
+    batch_done = subscribe(settings.topic_batch_done)
+    batch, jobs = seed_batch(10, shards=2)
+    claimed = store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", utcnow() + timedelta(seconds=60))
+    assert len(claimed) == 10 and all(j.claim_token for j in claimed)
+    assert store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", utcnow()) == []
+
+    def report(job, token):
+        return JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded", shard=job.shard,
+                       claim_token=token)
+
+    stale = claimed[0].claim_token.replace("Z", "").rsplit(".", 1)[0] + ".000000001Z"
+    events = [report(j, j.claim_token) for j in claimed[1:]] * 3
+    events.append(report(claimed[0], stale))  # an attempt that is not the current claim
+    random.Random(3).shuffle(events)
+    pubsub.publish(settings.topic_job_done, events)
+    wait_for(lambda: store.get_counts(batch.batch_id, 10).done == 9, timeout_s=30)
+    assert store.get_job(batch.batch_id, claimed[0].job_id).status == JobStatus.DISPATCHED
+    assert final(batch.batch_id) is None
+
+    pubsub.publish(settings.topic_job_done, [report(claimed[0], claimed[0].claim_token)] * 2)
+    wait_for(lambda: final(batch.batch_id), timeout_s=30)
+    assert store.get_counts(batch.batch_id, 10).succeeded == 10
+    assert len([m for m in batch_done.drain() if m.attributes["batch_id"] == batch.batch_id]) == 1
