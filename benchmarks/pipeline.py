@@ -20,6 +20,24 @@ from pathlib import Path
 import requests
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time of every live process in a process group (a service and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of /proc/pid/stat: process group
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_by_process(stack) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return {r.name: group_cpu_seconds(r.pid) for r in stack.running()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=10_000)
@@ -64,6 +82,7 @@ def main() -> None:
         ligands = [{"name": f"L{i:06d}", "smiles": pool[i % len(pool)]["smiles"]} for i in range(args.jobs)]
         body = {"model": "instant", "protein": {"sequence": CDK2_SEQUENCE}, "ligands": ligands}
 
+        cpu_before = cpu_by_process(stack)
         started = time.monotonic()
         response = requests.post(f"{settings.api_base_url}/v1/batches", json=body, timeout=600)
         accepted_s = time.monotonic() - started
@@ -79,6 +98,7 @@ def main() -> None:
             if time.monotonic() - started > 1800:
                 raise SystemExit("no batch-done within 30 minutes")
         wall_s = time.monotonic() - started
+        cpu_after = cpu_by_process(stack)
 
         counted = {topic: 0 for topic in topics}
         last_job_done = None
@@ -114,6 +134,11 @@ def main() -> None:
     print(f"Firestore writes per job      {ops.get('firestore.writes', 0) / n:.2f}   (goal ≤ 4)")
     print(f"GCS writes per job            {ops.get('gcs.writes', 0) / n:.2f}")
     print(f"Pub/Sub messages per job      {messages / n:.3f}   (goal ≤ 3) {counted}")
+    cpu = {name: cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_after}
+    print(
+        f"CPU ms per job (2 cores, wall {wall_s * 1000 / n:.1f} ms/job): "
+        + ", ".join(f"{k} {v * 1000 / n:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+    )
 
 
 if __name__ == "__main__":

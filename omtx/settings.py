@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     tenant: str = "default"
     inputs_bucket: str = "omtx-inputs"
     results_bucket: str = "omtx-results"
+    drops_prefix: str = "drops/"
 
     topic_submitted: str = "submitted"
     topic_dispatched: str = "dispatched"

@@ -106,13 +106,17 @@ def report(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome: Ligand
     if outcome.prediction is not None:
         for name, (content, media_type) in outcome.prediction.files.items():
             files[name] = storage.put_bytes(bucket, f"{prefix}/{name}", content, media_type)
-    logs = (
-        f"{outcome.started_at.isoformat()} {spec.name} {spec.version} job={task.job_id} ligand={task.name}\n"
-        f"status={outcome.status} duration_s={outcome.duration_s}\n"
-        + (f"error: {outcome.error}\n" if outcome.error else "")
-        + outcome.trace
-    )
-    files["logs.txt"] = storage.put_bytes(bucket, f"{prefix}/logs.txt", logs.encode(), "text/plain")
+    model_log = outcome.prediction.log if outcome.prediction else ""
+    if outcome.error or model_log:
+        # Only when there is something to read: a failure, a traceback or the tool's own output.
+        logs = (
+            f"{outcome.started_at.isoformat()} {spec.name} {spec.version} job={task.job_id} ligand={task.name}\n"
+            f"status={outcome.status} duration_s={outcome.duration_s}\n"
+            + (f"error: {outcome.error}\n" if outcome.error else "")
+            + outcome.trace
+            + model_log
+        )
+        files["logs.txt"] = storage.put_bytes(bucket, f"{prefix}/logs.txt", logs.encode(), "text/plain")
     metrics = outcome.prediction.metrics if outcome.prediction else {}
     metadata = {
         "batch_id": order.batch_id,

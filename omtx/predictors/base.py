@@ -29,6 +29,8 @@ class Prediction:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     # the model's own output, as it wrote it (confidence JSON, scores…), kept beside the metrics
     raw: dict[str, Any] | None = None
+    # what the tool printed (stdout/stderr), stored as the job's logs.txt
+    log: str = ""
 
 
 class PredictionFailed(Exception):

@@ -133,13 +133,16 @@ def test_claim_token_reports_count_once_and_stale_attempts_are_ignored(settings,
 
     batch_done = subscribe(settings.topic_batch_done)
     batch, jobs = seed_batch(10, shards=2)
-    claimed = store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", utcnow() + timedelta(seconds=60))
+    claimed = store.claim_jobs(
+        batch.batch_id, [j.job_id for j in jobs], "local", "call-1", utcnow() + timedelta(seconds=60)
+    )
     assert len(claimed) == 10 and all(j.claim_token for j in claimed)
     assert store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", utcnow()) == []
 
     def report(job, token):
-        return JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded", shard=job.shard,
-                       claim_token=token)
+        return JobDone(
+            batch_id=batch.batch_id, job_id=job.job_id, status="succeeded", shard=job.shard, claim_token=token
+        )
 
     stale = claimed[0].claim_token.replace("Z", "").rsplit(".", 1)[0] + ".000000001Z"
     events = [report(j, j.claim_token) for j in claimed[1:]] * 3
