@@ -1,22 +1,32 @@
-"""Turning a batch's jobs into result files, in bounded memory: rows go to a JSONL spool once,
-then the CSV and JSON are streamed from it."""
+"""Turning a batch's jobs into result files in bounded memory: rows are spooled to disk once
+(JSONL), with column types, per-metric values and the best/worst ligands collected on the way;
+the JSON, CSV, Parquet and index files are then streamed from the spool."""
 
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 import math
+from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from statistics import quantiles
 from typing import IO, Any
 
 from omtx.domain import Job, JobStatus
 
 BASE_COLUMNS = ["index", "job_id", "ligand_name", "smiles", "canonical_smiles", "inchikey", "status", "error"]
-TRAILING_COLUMNS = ["result_uri"]
+# Reproducibility record, on every row: enough to rerun exactly this prediction.
+REPRO_COLUMNS = ["model", "model_version", "params", "seed", "input_hash"]
+TRAILING_COLUMNS = ["result_uri", "files"]
+FIXED = set(BASE_COLUMNS) | set(REPRO_COLUMNS) | set(TRAILING_COLUMNS)
+EXTREMES = 5
+TOP_HITS = 25  # kept for the report; the summary lists the first EXTREMES
+PARQUET_ROW_GROUP = 10_000
 
 
-def job_row(job: Job) -> dict[str, Any]:
+def job_row(job: Job, repro: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "index": job.index,
         "job_id": job.job_id,
@@ -26,7 +36,10 @@ def job_row(job: Job) -> dict[str, Any]:
         "inchikey": job.inchikey,
         "status": job.status.value,
         "error": job.error,
+        **repro,
+        "input_hash": job.input_hash,
         "result_uri": job.result_uri,
+        "files": job.files,
     }
     # The model repeats identity fields in its metrics; the job's own values win.
     row.update({f"metric.{k}" if k in row else k: v for k, v in job.metrics.items()})
@@ -36,28 +49,52 @@ def job_row(job: Job) -> dict[str, Any]:
 class Spool:
     """Rows spooled to disk, with what the result files need collected on the way."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, primary_metric: str | None = None, higher_is_better: bool = True) -> None:
         self.path = path
+        self.primary_metric = primary_metric
+        self.higher_is_better = higher_is_better
         self.metric_columns: list[str] = []
         self.count = 0
         self.status_counts: dict[str, int] = {}
-        self._stats: dict[str, RunningStats] = {}
+        self._types: dict[str, set[type]] = {}
+        self._values: dict[str, array[float]] = {}
+        self._best: list[tuple[float, int, dict[str, Any]]] = []
+        self._worst: list[tuple[float, int, dict[str, Any]]] = []
 
-    def fill(self, jobs: Iterable[Job]) -> Spool:
-        seen: set[str] = set()
+    def fill(self, jobs: Iterable[Job], repro: dict[str, Any] | None = None) -> Spool:
+        repro = repro or {}
         with self.path.open("w") as out:
             for job in jobs:
-                row = job_row(job)
+                row = job_row(job, repro)
+                succeeded = job.status == JobStatus.SUCCEEDED
                 for key, value in row.items():
-                    if key not in BASE_COLUMNS and key not in TRAILING_COLUMNS and key not in seen:
-                        seen.add(key)
+                    if key not in FIXED and key not in self._types:
+                        self._types[key] = set()
                         self.metric_columns.append(key)
-                    if job.status == JobStatus.SUCCEEDED and _is_number(value) and key != "index":
-                        self._stats.setdefault(key, RunningStats()).add(float(value))
+                    if value is not None and key in self._types:
+                        self._types[key].add(type(value))
+                    if succeeded and key in self._types and _is_number(value):
+                        self._values.setdefault(key, array("d")).append(float(value))
+                if succeeded:
+                    self._rank(row)
                 self.status_counts[job.status.value] = self.status_counts.get(job.status.value, 0) + 1
                 self.count += 1
                 out.write(json.dumps(row, default=str) + "\n")
         return self
+
+    def _rank(self, row: dict[str, Any]) -> None:
+        metric = self.primary_metric or ""
+        value: Any = row.get(metric)
+        if not _is_number(value):
+            return
+        score = float(value) if self.higher_is_better else -float(value)
+        brief = {k: row[k] for k in ("index", "job_id", "ligand_name", "canonical_smiles", "result_uri")}
+        brief[metric] = value
+        brief["files"] = row.get("files") or {}
+        entry = (score, -row["index"], brief)
+        (heapq.heappush if len(self._best) < TOP_HITS else heapq.heappushpop)(self._best, entry)
+        low = (-score, row["index"], brief)
+        (heapq.heappush if len(self._worst) < EXTREMES else heapq.heappushpop)(self._worst, low)
 
     def rows(self) -> Iterator[dict[str, Any]]:
         with self.path.open() as src:
@@ -66,10 +103,34 @@ class Spool:
 
     @property
     def columns(self) -> list[str]:
-        return BASE_COLUMNS + self.metric_columns + TRAILING_COLUMNS
+        return BASE_COLUMNS + REPRO_COLUMNS + self.metric_columns + TRAILING_COLUMNS
+
+    def best(self, n: int = EXTREMES) -> list[dict[str, Any]]:
+        return [brief for *_, brief in sorted(self._best, reverse=True)][:n]
+
+    def worst(self) -> list[dict[str, Any]]:
+        return [brief for *_, brief in sorted(self._worst, reverse=True)]
+
+    def values(self, metric: str) -> array[float]:
+        return self._values.get(metric, array("d"))
 
     def metric_stats(self) -> dict[str, dict[str, float]]:
-        return {k: s.summary() for k, s in self._stats.items()}
+        stats = {}
+        for key, values in self._values.items():
+            if bool in self._types.get(key, set()):
+                continue  # flags are counted, not averaged
+            n = len(values)
+            q1, median, q3 = quantiles(values, n=4, method="inclusive") if n > 1 else (values[0],) * 3
+            stats[key] = {
+                "n": n,
+                "mean": math.fsum(values) / n,
+                "min": min(values),
+                "q1": q1,
+                "median": median,
+                "q3": q3,
+                "max": max(values),
+            }
+        return stats
 
     def write_csv(self, out: IO[str]) -> None:
         writer = csv.DictWriter(out, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
@@ -85,22 +146,53 @@ class Spool:
             out.write(("," if n else "") + json.dumps(row, default=str))
         out.write("]}")
 
+    def write_job_index(self, header: dict[str, Any], out: IO[str]) -> None:
+        """Where each job's files are: small rows, one per job."""
+        body = json.dumps(header, default=str)
+        out.write(body[:-1] + ',"jobs":[')
+        keys = ("index", "job_id", "ligand_name", "status", "result_uri")
+        for n, row in enumerate(self.rows()):
+            out.write(("," if n else "") + json.dumps({k: row.get(k) for k in keys}))
+        out.write("]}")
 
-class RunningStats:
-    def __init__(self) -> None:
-        self.n = 0
-        self.total = 0.0
-        self.lo = math.inf
-        self.hi = -math.inf
+    def write_parquet(self, path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-    def add(self, value: float) -> None:
-        self.n += 1
-        self.total += value
-        self.lo = min(self.lo, value)
-        self.hi = max(self.hi, value)
+        schema = pa.schema([(name, self._arrow_type(name)) for name in self.columns])
+        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+            chunk: list[dict[str, Any]] = []
+            for row in self.rows():
+                chunk.append({k: self._arrow_value(k, row.get(k)) for k in self.columns})
+                if len(chunk) == PARQUET_ROW_GROUP:
+                    writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                    chunk = []
+            if chunk or self.count == 0:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
 
-    def summary(self) -> dict[str, float]:
-        return {"n": self.n, "mean": self.total / self.n, "min": self.lo, "max": self.hi}
+    def _arrow_type(self, name: str) -> Any:
+        import pyarrow as pa
+
+        fixed = {"index": pa.int64(), "seed": pa.int64()}
+        if name in fixed:
+            return fixed[name]
+        seen = self._types.get(name, {str})
+        if seen == {bool}:
+            return pa.bool_()
+        if seen == {int}:
+            return pa.int64()
+        if seen and seen <= {int, float}:
+            return pa.float64()
+        return pa.string()
+
+    def _arrow_value(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if name in self._types and self._types[name] - {bool, int, float} and not isinstance(value, str):
+            return json.dumps(value)
+        if isinstance(value, dict | list):
+            return json.dumps(value)
+        return value
 
 
 def _is_number(value: Any) -> bool:

@@ -154,6 +154,7 @@ class Job(BaseModel):
     claim_token: str | None = Field(None, exclude=True)
     metrics: dict[str, Any] = Field(default_factory=dict)
     result_uri: str | None = None
+    files: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

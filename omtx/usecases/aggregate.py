@@ -12,13 +12,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from omtx.aggregation import Spool
+from omtx.aggregation import TOP_HITS, Spool
 from omtx.domain import Batch, BatchStatus, Counts, utcnow
 from omtx.events import BatchDone
 from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub, storage
+from omtx.gcp.storage import gcs_uri
 from omtx.predictors.registry import get_model
 from omtx.progress import crosses_milestone, reached
+from omtx.report.html import render
 from omtx.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -117,17 +119,30 @@ def final_status(counts: Counts) -> BatchStatus:
     return BatchStatus.COMPLETED_WITH_FAILURES
 
 
+POSES_IN_REPORT = 3
+
+
 def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str, str]:
+    """Every result file of the batch; returns their URIs by name (the batch-done manifest)."""
     settings = get_settings()
     bucket = settings.results_bucket
-    prefix = f"batches/{batch.batch_id}/results"
+    base = f"batches/{batch.batch_id}"
     spec = get_model(batch.model)
     with tempfile.TemporaryDirectory(prefix="omtx-agg-") as tmp:
         work = Path(tmp)
-        spool = Spool(work / "rows.jsonl").fill(store.iter_jobs(batch.batch_id))
+        spool = Spool(work / "rows.jsonl", spec.primary_metric, spec.higher_is_better)
+        repro = {
+            "model": batch.model,
+            "model_version": batch.model_version,
+            "params": json.dumps(batch.params, sort_keys=True),
+            "seed": batch.params.get("seed"),
+        }
+        spool.fill(store.iter_jobs(batch.batch_id), repro)
         header = {
+            "schema_version": "1",
             "batch_id": batch.batch_id,
             "name": batch.name,
+            "tenant": batch.tenant,
             "model": batch.model,
             "model_version": batch.model_version,
             "params": batch.params,
@@ -136,24 +151,66 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
             "total": counts.total,
             "succeeded": counts.succeeded,
             "failed": counts.failed,
-        }
-        with (work / "aggregated.json").open("w") as out:
-            spool.write_json(header, out)
-        with (work / "batch_results.csv").open("w", newline="") as out:
-            spool.write_csv(out)
-        summary = header | {
             "primary_metric": spec.primary_metric,
             "higher_is_better": spec.higher_is_better,
+        }
+        files = {
+            "aggregated_json": ("results/aggregated.json", "application/json"),
+            "summary_json": ("results/summary.json", "application/json"),
+            "job_index_json": ("results/job_index.json", "application/json"),
+            "csv": ("results/batch_results.csv", "text/csv"),
+            "parquet": ("results/batch_results.parquet", "application/vnd.apache.parquet"),
+            "report_html": ("results/report.html", "text/html"),
+            "batch_metadata_json": ("batch_metadata.json", "application/json"),
+            "batch_index_json": ("batch_index.json", "application/json"),
+        }
+        local = {name: work / Path(path).name for name, (path, _) in files.items()}
+        with local["aggregated_json"].open("w") as out:
+            spool.write_json(header, out)
+        with local["csv"].open("w", newline="") as out:
+            spool.write_csv(out)
+        with local["job_index_json"].open("w") as out:
+            spool.write_job_index({"batch_id": batch.batch_id}, out)
+        spool.write_parquet(local["parquet"])
+        stats = spool.metric_stats()
+        summary = header | {
             "status_counts": spool.status_counts,
-            "metrics": spool.metric_stats(),
+            "metrics": stats,
+            "best": spool.best(),
+            "worst": spool.worst(),
         }
-        (work / "summary.json").write_text(json.dumps(summary, default=str))
-        return {
-            "aggregated_json": storage.put_file(
-                bucket, f"{prefix}/aggregated.json", work / "aggregated.json", "application/json"
-            ),
-            "csv": storage.put_file(bucket, f"{prefix}/batch_results.csv", work / "batch_results.csv", "text/csv"),
-            "summary_json": storage.put_file(
-                bucket, f"{prefix}/summary.json", work / "summary.json", "application/json"
-            ),
+        local["summary_json"].write_text(json.dumps(summary, default=str))
+        local["report_html"].write_text(
+            render(header, stats, spool.best(TOP_HITS), spool.values(spec.primary_metric), best_poses(spool))
+        )
+        uris = {name: gcs_uri(bucket, f"{base}/{path}") for name, (path, _) in files.items()}
+        metadata = header | {
+            "input_uri": batch.input_uri,
+            "labels": batch.labels,
+            "created_at": batch.created_at,
+            "started_at": batch.started_at,
+            "finished_at": utcnow(),
+            "milestones": {k: m.model_dump() for k, m in batch.milestones.items()},
+            "results": uris,
         }
+        local["batch_metadata_json"].write_text(json.dumps(metadata, default=str))
+        index = {"batch_id": batch.batch_id, "jobs_prefix": gcs_uri(bucket, f"{base}/jobs/"), "files": uris}
+        local["batch_index_json"].write_text(json.dumps(index))
+        for name, (path, content_type) in files.items():
+            storage.put_file(bucket, f"{base}/{path}", local[name], content_type)
+        return uris
+
+
+def best_poses(spool: Spool) -> list[tuple[str, str, str]]:
+    poses = []
+    for hit in spool.best(TOP_HITS):
+        uri = next((u for n, u in hit["files"].items() if n.startswith("structure.")), None)
+        if uri is None:
+            continue
+        fmt = "sdf" if uri.endswith(".sdf") else "cif"
+        metric = spool.primary_metric or ""
+        title = f"#{hit['index']} {hit['ligand_name']}: {metric} {hit.get(metric)}"
+        poses.append((title, fmt, storage.get_bytes(uri).decode(errors="replace")))
+        if len(poses) == POSES_IN_REPORT:
+            break
+    return poses

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 
+import pyarrow.parquet as pq
 import pytest
 import requests
 
@@ -62,6 +63,23 @@ def test_batch_runs_end_to_end(settings, subscribe):
     assert events[0].attributes["event_type"] == "batch.done"
     assert event["event_id"] == f"{batch_id}/batch-done" and event["succeeded"] == 12
     assert all(storage.exists(uri) for uri in event["results"].values())
+    assert set(event["results"]) >= {
+        "aggregated_json",
+        "summary_json",
+        "job_index_json",
+        "csv",
+        "parquet",
+        "report_html",
+        "batch_metadata_json",
+        "batch_index_json",
+    }
+    summary = json.loads(storage.get_bytes(event["results"]["summary_json"]))
+    assert summary["metrics"]["qed"]["q1"] <= summary["metrics"]["qed"]["median"] <= summary["metrics"]["qed"]["q3"]
+    assert summary["best"][0]["qed"] == max(float(r["qed"]) for r in rows)
+    report = storage.get_bytes(event["results"]["report_html"]).decode()
+    assert report.count("<canvas") == 3 and "M  END" in report
+    parquet = pq.read_table(io.BytesIO(storage.get_bytes(event["results"]["parquet"])))
+    assert parquet.num_rows == 12 and set(parquet.column("input_hash").to_pylist()) == {j.input_hash for j in jobs}
 
     # Every job was dispatched once.
     started = [

@@ -38,7 +38,7 @@ def test_csv_has_every_metric_column_and_one_row_per_job(tmp_path):
     spool.write_csv(out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["job_id"] for r in rows] == ["j0", "j1", "j2"]
-    assert spool.columns[-1] == "result_uri"
+    assert spool.columns[-2:] == ["result_uri", "files"]
     assert {"qed", "mw", "lipinski_pass", "metric.inchikey"} <= set(spool.columns)
     assert rows[0]["inchikey"] == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"  # the job's value wins over the model's
     assert rows[0]["metric.inchikey"] == "from-model"
@@ -58,6 +58,62 @@ def test_json_streams_a_valid_document(tmp_path):
 def test_stats_cover_succeeded_jobs_only(tmp_path):
     spool = Spool(tmp_path / "rows.jsonl").fill(jobs())
     stats = spool.metric_stats()
-    assert stats["qed"] == {"n": 2, "mean": 0.7, "min": 0.5, "max": 0.9}
+    assert stats["qed"] == {"n": 2, "mean": 0.7, "min": 0.5, "q1": 0.6, "median": 0.7, "q3": 0.8, "max": 0.9}
     assert "lipinski_pass" not in stats  # booleans are flags, not numbers
     assert spool.status_counts == {"succeeded": 2, "failed": 1}
+
+
+def test_reproducibility_record_on_every_row(tmp_path):
+    repro = {"model": "m", "model_version": "v1", "params": '{"seed": 3}', "seed": 3}
+    spool = Spool(tmp_path / "rows.jsonl").fill(jobs(), repro)
+    for row in spool.rows():
+        assert row["model"] == "m" and row["seed"] == 3 and row["input_hash"] == "h"
+
+
+def test_best_and_worst_by_primary_metric(tmp_path):
+    many = [make_job(i, JobStatus.SUCCEEDED, score=float(i % 13)) for i in range(40)]
+    spool = Spool(tmp_path / "rows.jsonl", primary_metric="score").fill(many)
+    assert [b["score"] for b in spool.best()] == [12.0, 12.0, 12.0, 11.0, 11.0]
+    assert [b["index"] for b in spool.best()][:3] == [12, 25, 38]  # ties: lower index first
+    assert [w["score"] for w in spool.worst()] == [0.0, 0.0, 0.0, 0.0, 1.0]
+    lower = Spool(tmp_path / "rows2.jsonl", primary_metric="score", higher_is_better=False).fill(many)
+    assert lower.best()[0]["score"] == 0.0
+
+
+def test_parquet_has_typed_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    spool = Spool(tmp_path / "rows.jsonl").fill(
+        jobs(), {"model": "m", "model_version": "v", "params": "{}", "seed": None}
+    )
+    spool.write_parquet(tmp_path / "out.parquet")
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.num_rows == 3
+    assert str(table.schema.field("qed").type) == "double"
+    assert str(table.schema.field("lipinski_pass").type) == "bool"
+    assert str(table.schema.field("index").type) == "int64"
+    assert table.column("qed").to_pylist() == [0.5, None, 0.9]
+
+
+def test_report_is_self_contained(tmp_path):
+    from omtx.report.html import render
+
+    spool = Spool(tmp_path / "rows.jsonl", primary_metric="qed").fill(jobs())
+    sdf = "x\n  RDKit 3D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0\nM  END\n$$$$\n"
+    header = {
+        "batch_id": "b1",
+        "name": "<screen>",
+        "model": "m",
+        "model_version": "v",
+        "status": "completed",
+        "succeeded": 2,
+        "failed": 1,
+        "total": 3,
+        "primary_metric": "qed",
+        "higher_is_better": True,
+    }
+    page = render(header, spool.metric_stats(), spool.best(25), spool.values("qed"), [("best", "sdf", sdf)])
+    assert "&lt;screen&gt;" in page and "<screen>" not in page  # escaped
+    assert "<svg" in page and 'data-format="sdf"' in page and "parseSdf" in page
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+    assert page.index("lig-2") < page.index("lig-0")  # best first
