@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 import flask
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from omtx import progress
-from omtx.domain import BatchRequest, utcnow
+from omtx.api import openapi
+from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, JobView, ResultsPage
+from omtx.domain import Batch, BatchRequest, BatchStatus, Job, JobStatus, utcnow
 from omtx.errors import InputError, NotFound
 from omtx.gcp import firestore_store as store
+from omtx.gcp import storage
 from omtx.settings import get_settings
 from omtx.usecases.submit import TooManyLigands, submit_batch
 
@@ -23,15 +27,36 @@ log = logging.getLogger(__name__)
 URLS = Map(
     [
         Rule("/healthz", endpoint="health", methods=["GET"]),
+        Rule("/v1/openapi.json", endpoint="openapi_document", methods=["GET"]),
         Rule("/v1/batches", endpoint="create_batch", methods=["POST"]),
+        Rule("/v1/batches", endpoint="list_batches", methods=["GET"]),
         Rule("/v1/batches/<batch_id>", endpoint="get_batch", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/results", endpoint="get_results", methods=["GET"]),
+        Rule("/v1/batches/<batch_id>/exports/<name>", endpoint="get_export", methods=["GET"]),
+        Rule("/v1/batches/<batch_id>/jobs/<job_id>", endpoint="get_job", methods=["GET"]),
+        Rule("/v1/batches/<batch_id>/jobs/<job_id>/files/<name>", endpoint="get_job_file", methods=["GET"]),
     ]
 )
+# export name in the URL → key in the batch's results manifest
+EXPORTS = {
+    "aggregated.json": "aggregated_json",
+    "summary.json": "summary_json",
+    "job_index.json": "job_index_json",
+    "batch_results.csv": "csv",
+    "batch_results.parquet": "parquet",
+    "report.html": "report_html",
+}
+MAX_PAGE = 1000
+RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z0-9_]+)$")
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> flask.Response:
-    response = flask.jsonify(body)
+class QueryError(InputError):
+    """A bad query-string parameter."""
+
+
+def _json(body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> flask.Response:
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    response = flask.jsonify(data)
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -49,17 +74,23 @@ def handle(request: flask.Request) -> flask.Response:
         endpoint, args = URLS.bind_to_environ(request.environ).match()
         return ROUTES[endpoint](request, **args)
     except HTTPException as exc:
-        return _error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+        return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
     except TooManyLigands as exc:
         return _error(413, "too_large", str(exc), exc.details)
     except InputError as exc:
-        return _error(422, "validation_failed", str(exc), exc.details)
+        return _error(422 if not isinstance(exc, QueryError) else 400, "validation_failed", str(exc), exc.details)
     except NotFound as exc:
         return _error(404, "not_found", str(exc))
+    except store.InvalidCursor as exc:
+        return _error(400, "invalid_cursor", str(exc))
 
 
 def health(request: flask.Request) -> flask.Response:
     return _json({"status": "ok"})
+
+
+def openapi_document(request: flask.Request) -> flask.Response:
+    return _json(openapi.document())
 
 
 def create_batch(request: flask.Request) -> flask.Response:
@@ -73,67 +104,153 @@ def create_batch(request: flask.Request) -> flask.Response:
         return _error(422, "validation_failed", "the batch has invalid input", details)
     outcome = submit_batch(batch_request, tenant=get_settings().tenant)
     location = f"/v1/batches/{outcome.batch_id}"
-    return _json(outcome.model_dump(mode="json") | {"links": {"self": location}}, 202, {"Location": location})
+    accepted = BatchAccepted(**outcome.model_dump(), links={"self": location})
+    return _json(accepted, 202, {"Location": location})
 
 
-def _batch_or_404(batch_id: str) -> Any:
+def _limit(request: flask.Request, default: int = 100) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise QueryError("bad limit", [{"loc": ["query", "limit"], "msg": f"an integer 1–{MAX_PAGE}", "input": raw}])
+    return int(raw)
+
+
+def _choice(request: flask.Request, name: str, allowed: set[str]) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise QueryError(f"bad {name}", [{"loc": ["query", name], "msg": f"one of {sorted(allowed)}", "input": value}])
+    return value
+
+
+def _batch_or_404(batch_id: str) -> Batch:
     batch = store.get_batch(batch_id)
     if batch is None or batch.tenant != get_settings().tenant:
         raise NotFound(f"batch {batch_id} not found")
     return batch
 
 
-def get_batch(request: flask.Request, batch_id: str) -> flask.Response:
-    batch = _batch_or_404(batch_id)
-    counts = store.get_counts(batch_id, batch.total)
+def _batch_view(batch: Batch) -> BatchView:
+    counts = store.get_counts(batch.batch_id, batch.total)
     estimate = progress.estimate(counts, batch.started_at, utcnow(), batch.status.is_final)
-    body = (
-        batch.model_dump(mode="json")
-        | estimate.model_dump()
-        | {
-            "succeeded": counts.succeeded,
-            "failed": counts.failed,
-            "done": counts.done,
-            "links": {"self": f"/v1/batches/{batch_id}", "results": f"/v1/batches/{batch_id}/results"},
-        }
+    links = {"self": f"/v1/batches/{batch.batch_id}", "results": f"/v1/batches/{batch.batch_id}/results"}
+    links |= {
+        name: f"/v1/batches/{batch.batch_id}/exports/{name}" for name, key in EXPORTS.items() if key in batch.results
+    }
+    return BatchView(
+        **batch.model_dump(),
+        **estimate.model_dump(),
+        succeeded=counts.succeeded,
+        failed=counts.failed,
+        done=counts.done,
+        links=links,
     )
-    return _json(body)
+
+
+def list_batches(request: flask.Request) -> flask.Response:
+    status = _choice(request, "status", {s.value for s in BatchStatus})
+    batches, cursor = store.list_batches(
+        get_settings().tenant, limit=_limit(request, 20), status=status, cursor=request.args.get("cursor")
+    )
+    return _json(BatchPage(batches=[_batch_view(b) for b in batches], next_cursor=cursor))
+
+
+def get_batch(request: flask.Request, batch_id: str) -> flask.Response:
+    return _json(_batch_view(_batch_or_404(batch_id)))
+
+
+def _job_view(job: Job) -> JobView:
+    base = f"/v1/batches/{job.batch_id}/jobs/{job.job_id}"
+    files = {name: f"{base}/files/{name}" for name in job.files}
+    if job.result_uri:
+        files["results.json"] = f"{base}/files/results.json"
+    return JobView(**job.model_dump(), links={"self": base} | files)
 
 
 def get_results(request: flask.Request, batch_id: str) -> flask.Response:
     batch = _batch_or_404(batch_id)
+    ranges = []
+    for key, raw in request.args.items():
+        match = RANGE_PARAM.match(key)
+        if not match:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a number", "input": raw}]) from None
+        ranges.append((match.group(2), ">=" if match.group(1) == "min" else "<=", value))
+    order = request.args.get("order_by")
+    if order is not None and not re.fullmatch(r"-?[A-Za-z0-9_]+", order):
+        raise QueryError(
+            "bad order_by", [{"loc": ["query", "order_by"], "msg": "a metric name, '-' for descending", "input": order}]
+        )
+    jobs, cursor = store.query_jobs(
+        batch_id,
+        limit=_limit(request),
+        order_by=order.lstrip("-") if order else None,
+        descending=bool(order and order.startswith("-")),
+        status=_choice(request, "status", {s.value for s in JobStatus}),
+        ranges=ranges,
+        cursor=request.args.get("cursor"),
+    )
+    page = ResultsPage(
+        batch_id=batch_id,
+        status=batch.status.value,
+        results=batch.results,
+        jobs=[_job_view(j) for j in jobs],
+        next_cursor=cursor,
+    )
+    return _json(page)
+
+
+def get_job(request: flask.Request, batch_id: str, job_id: str) -> flask.Response:
+    _batch_or_404(batch_id)
+    job = store.get_job(batch_id, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found in batch {batch_id}")
+    return _json(_job_view(job))
+
+
+def _stream(uri: str, filename: str) -> flask.Response:
     try:
-        limit = int(request.args.get("limit", "1000"))
-    except ValueError:
-        return _error(
-            422,
-            "validation_failed",
-            "limit must be an integer",
-            [{"loc": ["query", "limit"], "msg": "not an integer", "input": request.args["limit"]}],
-        )
-    jobs = [
-        j.model_dump(
-            mode="json",
-            include={
-                "index",
-                "job_id",
-                "ligand_name",
-                "smiles",
-                "canonical_smiles",
-                "status",
-                "metrics",
-                "error",
-                "result_uri",
-            },
-        )
-        for j in store.iter_jobs(batch_id, limit=max(1, min(limit, 10_000)))
-    ]
-    return _json({"batch_id": batch_id, "status": batch.status.value, "results": batch.results, "jobs": jobs})
+        chunks, content_type, size = storage.open_reader(uri)
+    except FileNotFoundError:
+        raise NotFound(f"{filename} is not in storage") from None
+    response = flask.Response(chunks, content_type=content_type or "application/octet-stream")
+    if size is not None:
+        response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def get_export(request: flask.Request, batch_id: str, name: str) -> flask.Response:
+    batch = _batch_or_404(batch_id)
+    if name not in EXPORTS:
+        raise NotFound(f"no export named {name!r}; exports: {', '.join(EXPORTS)}")
+    uri = batch.results.get(EXPORTS[name])
+    if uri is None:
+        raise NotFound(f"{name} is written when the batch finishes (status: {batch.status.value})")
+    return _stream(uri, name)
+
+
+def get_job_file(request: flask.Request, batch_id: str, job_id: str, name: str) -> flask.Response:
+    _batch_or_404(batch_id)
+    job = store.get_job(batch_id, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found in batch {batch_id}")
+    uri = job.result_uri if name == "results.json" else job.files.get(name)
+    if uri is None:
+        raise NotFound(f"job {job_id} has no file {name!r}")
+    return _stream(uri, name)
 
 
 ROUTES: dict[str, Callable[..., flask.Response]] = {
     "health": health,
+    "openapi_document": openapi_document,
     "create_batch": create_batch,
+    "list_batches": list_batches,
     "get_batch": get_batch,
     "get_results": get_results,
+    "get_export": get_export,
+    "get_job": get_job,
+    "get_job_file": get_job_file,
 }

@@ -37,5 +37,8 @@ class ApiClient:
     def batch(self, batch_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/batches/{batch_id}")
 
-    def results(self, batch_id: str, limit: int = 1000) -> dict[str, Any]:
-        return self._call("GET", f"/v1/batches/{batch_id}/results", params={"limit": limit})
+    def results(self, batch_id: str, limit: int = 1000, order_by: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if order_by:
+            params["order_by"] = order_by
+        return self._call("GET", f"/v1/batches/{batch_id}/results", params=params)

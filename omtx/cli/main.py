@@ -134,7 +134,8 @@ def _watch(batch_id: str, interval: float = 0.5) -> None:
         ) as progress:
             task = progress.add_task(batch_id, total=batch["total"], detail="")
             while True:
-                detail = f"{batch['status']} · {batch['succeeded']} ok · {batch['failed']} failed"
+                eta = f" · ETA {batch['eta_s']:.0f} s" if batch.get("eta_s") and batch["status"] not in FINAL else ""
+                detail = f"{batch['status']} · {batch['succeeded']} ok · {batch['failed']} failed{eta}"
                 progress.update(task, completed=batch["done"], detail=detail)
                 if batch["status"] in FINAL:
                     break
@@ -150,26 +151,23 @@ def _watch(batch_id: str, interval: float = 0.5) -> None:
 def results(
     batch_id: str,
     top: int = typer.Option(20, help="Rows to show"),
-    sort: str | None = typer.Option(None, help="Metric to sort by (default: the model's primary metric)"),
+    sort: str = typer.Option("-qed", help="Metric to order by; '-' prefix for descending"),
 ) -> None:
-    """The batch's results as a table."""
+    """The batch's results as a table, ordered by the server."""
     try:
-        body = _client().results(batch_id)
+        body = _client().results(batch_id, limit=top, order_by=sort)
     except ApiError as exc:
         raise _fail(exc) from exc
-    _print_results(body, top, sort)
+    _print_results(body, top)
 
 
-def _print_results(body: dict[str, Any], top: int, sort: str | None) -> None:
+def _print_results(body: dict[str, Any], top: int) -> None:
     jobs = body["jobs"]
     metrics = [
         k for k in ("qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass") if any(k in j["metrics"] for j in jobs)
     ]
     if not metrics and jobs:
         metrics = [k for k, v in jobs[0]["metrics"].items() if isinstance(v, int | float)][:6]
-    key = sort or (metrics[0] if metrics else None)
-    if key:
-        jobs = sorted(jobs, key=lambda j: (j["metrics"].get(key) is None, -_num(j["metrics"].get(key))))
     table = Table(title=f"batch {body['batch_id']} ({body['status']})")
     table.add_column("#")
     table.add_column("ligand", no_wrap=True, min_width=12)
@@ -179,12 +177,10 @@ def _print_results(body: dict[str, Any], top: int, sort: str | None) -> None:
         status = "yes" if job["status"] == "succeeded" else f"[red]{job['status']}[/red]: {job.get('error')}"
         table.add_row(str(job["index"]), job["ligand_name"], status, *(_fmt(job["metrics"].get(m)) for m in metrics))
     console.print(table)
-    for name, uri in (body.get("results") or {}).items():
-        console.print(f"  {name}: {uri}")
-
-
-def _num(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) else 0.0
+    results = body.get("results") or {}
+    if results:
+        folder = min(results.values(), key=len).rsplit("/", 1)[0]
+        console.print(f"result files ({len(results)}): {folder}/ and {folder}/results/")
 
 
 def _fmt(value: Any) -> str:
@@ -214,7 +210,7 @@ def demo(ligands: int = typer.Option(20, min=1, max=47, help="How many CDK2 liga
     try:
         batch_id = _submit(demo_request(ligands))
         _watch(batch_id)
-        _print_results(_client().results(batch_id), top=10, sort=None)
+        _print_results(_client().results(batch_id, limit=10, order_by="-qed"), top=10)
         events = _pull_batch_done(subscriber, sub, batch_id)
     finally:
         subscriber.delete_subscription(subscription=sub)
@@ -227,11 +223,11 @@ def demo(ligands: int = typer.Option(20, min=1, max=47, help="How many CDK2 liga
         f"succeeded={event['succeeded']} failed={event['failed']}"
     )
     console.print(f"demo wall time {time.monotonic() - started:.1f} s")
-    gcs = f"http://{settings.host}:{settings.gcs_port}/storage/v1/b/{settings.results_bucket}/o"
+    api = f"{settings.api_base_url}/v1/batches/{batch_id}"
     console.print(
-        f"Result files are in the local GCS at {gcs} (e.g. curl '{gcs}?prefix=batches/{batch_id}/').\n"
-        f"The stack keeps running: `omtx results {batch_id}`, `omtx dev status`; stop it with "
-        f"`omtx dev down` (or `make down`). Logs: {Stack(settings).log_dir}"
+        f"Open the report: {api}/exports/report.html (CSV: {api}/exports/batch_results.csv)\n"
+        f"The stack keeps running: `.venv/bin/omtx results {batch_id}`, `.venv/bin/omtx dev status`; "
+        f"stop it with `make down`. Logs: {Stack(settings).log_dir}"
     )
 
 

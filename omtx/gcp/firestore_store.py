@@ -133,6 +133,67 @@ def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
         yield Job.model_validate(snap.to_dict())
 
 
+JOB_FIELDS = {"index", "ligand_name", "status", "inchikey", "canonical_smiles", "duration_s"}
+
+
+def _job_field(name: str) -> str:
+    """A results-query field: the job's own fields by name, anything else is a model metric."""
+    return name if name in JOB_FIELDS else f"metrics.{name}"
+
+
+def query_jobs(
+    batch_id: str,
+    *,
+    limit: int,
+    order_by: str | None = None,
+    descending: bool = False,
+    status: str | None = None,
+    ranges: Sequence[tuple[str, str, float]] = (),
+    cursor: str | None = None,
+) -> tuple[list[Job], str | None]:
+    """A page of a batch's jobs. The cursor is the id of the last job of the previous page, so
+    pages stay exact under any ordering. Ordering by a metric lists the jobs that have it."""
+    query: Any = _batch_ref(batch_id).collection("jobs")
+    if status:
+        query = query.where(filter=firestore.FieldFilter("status", "==", status))
+    for name, op, value in ranges:
+        query = query.where(filter=firestore.FieldFilter(_job_field(name), op, value))
+    if order_by:
+        direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+        query = query.order_by(_job_field(order_by), direction=direction)
+    query = query.order_by("index")
+    if cursor:
+        after = _job_ref(batch_id, cursor).get()
+        if not after.exists:
+            raise InvalidCursor(f"cursor {cursor!r} does not name a job of this batch")
+        query = query.start_after(after)
+    snaps = list(query.limit(limit + 1).stream())
+    jobs = [Job.model_validate(snap.to_dict()) for snap in snaps[:limit]]
+    return jobs, (jobs[-1].job_id if len(snaps) > limit else None)
+
+
+def list_batches(
+    tenant: str, *, limit: int, status: str | None = None, cursor: str | None = None
+) -> tuple[list[Batch], str | None]:
+    """Newest first; the cursor is the id of the last batch of the previous page."""
+    query: Any = firestore_client().collection("batches").where(filter=firestore.FieldFilter("tenant", "==", tenant))
+    if status:
+        query = query.where(filter=firestore.FieldFilter("status", "==", status))
+    query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
+    if cursor:
+        after = _batch_ref(cursor).get()
+        if not after.exists or after.get("tenant") != tenant:
+            raise InvalidCursor(f"cursor {cursor!r} does not name a batch")
+        query = query.start_after(after)
+    snaps = list(query.limit(limit + 1).stream())
+    batches = [Batch.model_validate(snap.to_dict()) for snap in snaps[:limit]]
+    return batches, (batches[-1].batch_id if len(snaps) > limit else None)
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that names nothing in this listing."""
+
+
 # --- dispatch -----------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,18 @@ def get_bytes(uri: str) -> bytes:
 def exists(uri: str) -> bool:
     bucket, name = split_uri(uri)
     return bool(storage_client().bucket(bucket).blob(name).exists())
+
+
+def open_reader(uri: str, chunk_size: int = 1 << 20) -> tuple[Iterator[bytes], str | None, int | None]:
+    """A streaming reader of an object: (chunks, content type, size). Missing → FileNotFoundError."""
+    bucket, name = split_uri(uri)
+    blob = storage_client().bucket(bucket).get_blob(name)
+    if blob is None:
+        raise FileNotFoundError(uri)
+
+    def chunks() -> Iterator[bytes]:
+        with blob.open("rb", chunk_size=chunk_size) as reader:
+            while data := reader.read(chunk_size):
+                yield data
+
+    return chunks(), blob.content_type, blob.size

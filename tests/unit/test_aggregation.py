@@ -99,7 +99,10 @@ def test_report_is_self_contained(tmp_path):
     from omtx.report.html import render
 
     spool = Spool(tmp_path / "rows.jsonl", primary_metric="qed").fill(jobs())
-    sdf = "x\n  RDKit 3D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000    0.0000 C   0  0\nM  END\n$$$$\n"
+    sdf = (
+        "x\n  RDKit 3D\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n"
+        "    0.0000    0.0000    0.0000 C   0  0\nM  END\n$$$$\n"
+    )
     header = {
         "batch_id": "b1",
         "name": "<screen>",

@@ -1,0 +1,141 @@
+"""The OpenAPI 3.1 document of the HTTPS API, with schemas generated from the pydantic models the
+routes use, so the document cannot drift from the code."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from omtx import __version__
+from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, ErrorBody, JobView, ResultsPage
+from omtx.domain import BatchRequest
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json_response(model: type, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Bad request or query parameter",
+        404: "Not found (or another tenant's)",
+        413: "Too large",
+        422: "Invalid input: every problem, with its location",
+    }
+    return {str(code): _json_response(ErrorBody, text[code]) for code in codes}
+
+
+def _param(name: str, description: str, schema: dict[str, Any], where: str = "query") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "description": description, "schema": schema}
+
+
+BATCH_ID = _param("batch_id", "Batch id", {"type": "string"}, "path")
+JOB_ID = _param("job_id", "Job id", {"type": "string"}, "path")
+LIMIT = _param("limit", "Page size (1–1000)", {"type": "integer", "minimum": 1, "maximum": 1000})
+CURSOR = _param("cursor", "next_cursor of the previous page", {"type": "string"})
+STREAM = {"description": "The file, streamed", "content": {"application/octet-stream": {"schema": {}}}}
+
+
+@cache
+def document() -> dict[str, Any]:
+    inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(BatchRequest, "validation")]
+    outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "serialization") for m in (BatchAccepted, BatchView, BatchPage, JobView, ResultsPage, ErrorBody)
+    ]
+    _, schemas = models_json_schema(inputs + outputs, ref_template=REF)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "OMTX-Hub API",
+            "version": __version__,
+            "description": "Batch protein–ligand predictions: submit a batch, follow it, read its results.",
+        },
+        "paths": {
+            "/v1/batches": {
+                "post": {
+                    "operationId": "createBatch",
+                    "summary": "Submit a batch: one protein, N ligands, one model",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(BatchRequest)}}},
+                    "responses": {"202": _json_response(BatchAccepted, "Accepted; Location names the batch")}
+                    | _errors(400, 413, 422),
+                },
+                "get": {
+                    "operationId": "listBatches",
+                    "summary": "The tenant's batches, newest first",
+                    "parameters": [
+                        _param("status", "Only batches in this status", {"type": "string"}),
+                        LIMIT,
+                        CURSOR,
+                    ],
+                    "responses": {"200": _json_response(BatchPage, "A page of batches")} | _errors(400),
+                },
+            },
+            "/v1/batches/{batch_id}": {
+                "get": {
+                    "operationId": "getBatch",
+                    "summary": "Status, counts, progress, milestones, ETA and links",
+                    "parameters": [BATCH_ID],
+                    "responses": {"200": _json_response(BatchView, "The batch")} | _errors(404),
+                }
+            },
+            "/v1/batches/{batch_id}/results": {
+                "get": {
+                    "operationId": "getResults",
+                    "summary": "A page of the batch's jobs with their metrics",
+                    "description": "Filter with min_<metric>= / max_<metric>=, order with order_by=<metric> "
+                    "(prefix '-' for descending; lists the jobs that have the metric).",
+                    "parameters": [
+                        BATCH_ID,
+                        _param("order_by", "Metric to order by, '-' prefix for descending", {"type": "string"}),
+                        _param("status", "Only jobs in this status", {"type": "string"}),
+                        LIMIT,
+                        CURSOR,
+                    ],
+                    "responses": {"200": _json_response(ResultsPage, "A page of results")} | _errors(400, 404),
+                }
+            },
+            "/v1/batches/{batch_id}/exports/{name}": {
+                "get": {
+                    "operationId": "getExport",
+                    "summary": "An aggregated result file (JSON, CSV, Parquet, summary, report)",
+                    "parameters": [
+                        BATCH_ID,
+                        _param(
+                            "name",
+                            "aggregated.json, summary.json, job_index.json, "
+                            "batch_results.csv, batch_results.parquet or report.html",
+                            {"type": "string"},
+                            "path",
+                        ),
+                    ],
+                    "responses": {"200": STREAM} | _errors(404),
+                }
+            },
+            "/v1/batches/{batch_id}/jobs/{job_id}": {
+                "get": {
+                    "operationId": "getJob",
+                    "summary": "One job",
+                    "parameters": [BATCH_ID, JOB_ID],
+                    "responses": {"200": _json_response(JobView, "The job")} | _errors(404),
+                }
+            },
+            "/v1/batches/{batch_id}/jobs/{job_id}/files/{name}": {
+                "get": {
+                    "operationId": "getJobFile",
+                    "summary": "One of the job's files (results.json, metadata.json, structure, logs.txt)",
+                    "parameters": [BATCH_ID, JOB_ID, _param("name", "File name", {"type": "string"}, "path")],
+                    "responses": {"200": STREAM} | _errors(404),
+                }
+            },
+        },
+        "components": {"schemas": schemas["$defs"]},
+    }
