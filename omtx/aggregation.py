@@ -24,6 +24,7 @@ FIXED = set(BASE_COLUMNS) | set(REPRO_COLUMNS) | set(TRAILING_COLUMNS)
 EXTREMES = 5
 TOP_HITS = 25  # kept for the report; the summary lists the first EXTREMES
 PARQUET_ROW_GROUP = 10_000
+INDEX_KEYS = ("index", "job_id", "ligand_name", "status", "result_uri")
 
 
 def job_row(job: Job, repro: dict[str, Any]) -> dict[str, Any]:
@@ -132,43 +133,37 @@ class Spool:
             }
         return stats
 
-    def write_csv(self, out: IO[str]) -> None:
-        writer = csv.DictWriter(out, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in self.rows():
-            writer.writerow({k: _csv_value(v) for k, v in row.items()})
-
-    def write_json(self, header: dict[str, Any], out: IO[str]) -> None:
-        """`{...header, "columns": [...], "jobs": [...]}` written row by row."""
-        body = json.dumps(header | {"columns": self.columns}, default=str)
-        out.write(body[:-1] + ',"jobs":[')
-        for n, row in enumerate(self.rows()):
-            out.write(("," if n else "") + json.dumps(row, default=str))
-        out.write("]}")
-
-    def write_job_index(self, header: dict[str, Any], out: IO[str]) -> None:
-        """Where each job's files are: small rows, one per job."""
-        body = json.dumps(header, default=str)
-        out.write(body[:-1] + ',"jobs":[')
-        keys = ("index", "job_id", "ligand_name", "status", "result_uri")
-        for n, row in enumerate(self.rows()):
-            out.write(("," if n else "") + json.dumps({k: row.get(k) for k in keys}))
-        out.write("]}")
-
-    def write_parquet(self, path: Path) -> None:
+    def export(
+        self, header: dict[str, Any], aggregated: IO[str], table: IO[str], index: IO[str], parquet: Path
+    ) -> None:
+        """aggregated.json, the CSV, job_index.json and the Parquet file in one pass over the spool.
+        aggregated.json is `{...header, "columns": [...], "jobs": [...]}`; its rows are the spool's
+        own lines, copied without re-encoding."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        body = json.dumps(header | {"columns": self.columns}, default=str)
+        aggregated.write(body[:-1] + ',"jobs":[')
+        index.write(json.dumps({"batch_id": header.get("batch_id")})[:-1] + ',"jobs":[')
+        writer = csv.DictWriter(table, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
         schema = pa.schema([(name, self._arrow_type(name)) for name in self.columns])
-        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-            chunk: list[dict[str, Any]] = []
-            for row in self.rows():
-                chunk.append({k: self._arrow_value(k, row.get(k)) for k in self.columns})
-                if len(chunk) == PARQUET_ROW_GROUP:
-                    writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
-                    chunk = []
-            if chunk or self.count == 0:
-                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+        group: list[dict[str, Any]] = []
+        with pq.ParquetWriter(parquet, schema, compression="zstd") as parquet_writer, self.path.open() as src:
+            for n, line in enumerate(src):
+                row = json.loads(line)
+                sep = "," if n else ""
+                aggregated.write(sep + line.rstrip("\n"))
+                index.write(sep + json.dumps({k: row.get(k) for k in INDEX_KEYS}))
+                writer.writerow({k: _csv_value(v) for k, v in row.items()})
+                group.append({k: self._arrow_value(k, row.get(k)) for k in self.columns})
+                if len(group) == PARQUET_ROW_GROUP:
+                    parquet_writer.write_table(pa.Table.from_pylist(group, schema=schema))
+                    group = []
+            if group or self.count == 0:
+                parquet_writer.write_table(pa.Table.from_pylist(group, schema=schema))
+        aggregated.write("]}")
+        index.write("]}")
 
     def _arrow_type(self, name: str) -> Any:
         import pyarrow as pa

@@ -165,13 +165,12 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
             "batch_index_json": ("batch_index.json", "application/json"),
         }
         local = {name: work / Path(path).name for name, (path, _) in files.items()}
-        with local["aggregated_json"].open("w") as out:
-            spool.write_json(header, out)
-        with local["csv"].open("w", newline="") as out:
-            spool.write_csv(out)
-        with local["job_index_json"].open("w") as out:
-            spool.write_job_index({"batch_id": batch.batch_id}, out)
-        spool.write_parquet(local["parquet"])
+        with (
+            local["aggregated_json"].open("w") as aggregated,
+            local["csv"].open("w", newline="") as table,
+            local["job_index_json"].open("w") as index,
+        ):
+            spool.export(header, aggregated, table, index, local["parquet"])
         stats = spool.metric_stats()
         summary = header | {
             "status_counts": spool.status_counts,
@@ -194,8 +193,8 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
             "results": uris,
         }
         local["batch_metadata_json"].write_text(json.dumps(metadata, default=str))
-        index = {"batch_id": batch.batch_id, "jobs_prefix": gcs_uri(bucket, f"{base}/jobs/"), "files": uris}
-        local["batch_index_json"].write_text(json.dumps(index))
+        batch_index = {"batch_id": batch.batch_id, "jobs_prefix": gcs_uri(bucket, f"{base}/jobs/"), "files": uris}
+        local["batch_index_json"].write_text(json.dumps(batch_index))
         for name, (path, content_type) in files.items():
             storage.put_file(bucket, f"{base}/{path}", local[name], content_type)
         return uris

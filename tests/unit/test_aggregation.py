@@ -32,11 +32,17 @@ def jobs():
     ]
 
 
+def export(spool, tmp_path, header=None):
+    outs = [io.StringIO(), io.StringIO(), io.StringIO()]
+    spool.export(header or {"batch_id": "b1"}, *outs, tmp_path / "out.parquet")
+    aggregated, table, index = (o.getvalue() for o in outs)
+    return json.loads(aggregated), table, json.loads(index), tmp_path / "out.parquet"
+
+
 def test_csv_has_every_metric_column_and_one_row_per_job(tmp_path):
     spool = Spool(tmp_path / "rows.jsonl").fill(jobs())
-    out = io.StringIO()
-    spool.write_csv(out)
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    _, table, _, _ = export(spool, tmp_path)
+    rows = list(csv.DictReader(io.StringIO(table)))
     assert [r["job_id"] for r in rows] == ["j0", "j1", "j2"]
     assert spool.columns[-2:] == ["result_uri", "files"]
     assert {"qed", "mw", "lipinski_pass", "metric.inchikey"} <= set(spool.columns)
@@ -45,14 +51,27 @@ def test_csv_has_every_metric_column_and_one_row_per_job(tmp_path):
     assert rows[1]["error"] == "embedding failed" and rows[1]["qed"] == ""
 
 
-def test_json_streams_a_valid_document(tmp_path):
+def test_json_and_job_index_are_valid_documents(tmp_path):
     spool = Spool(tmp_path / "rows.jsonl").fill(jobs())
-    out = io.StringIO()
-    spool.write_json({"batch_id": "b1", "total": 3}, out)
-    doc = json.loads(out.getvalue())
+    doc, _, index, _ = export(spool, tmp_path, {"batch_id": "b1", "total": 3})
     assert doc["batch_id"] == "b1" and doc["total"] == 3
     assert [j["index"] for j in doc["jobs"]] == [0, 1, 2]
     assert doc["columns"] == spool.columns
+    assert index["jobs"][1] == {
+        "index": 1,
+        "job_id": "j1",
+        "ligand_name": "lig-1",
+        "status": "failed",
+        "result_uri": "gs://r/batches/b1/jobs/j1/results.json",
+    }
+
+
+def test_an_empty_batch_exports_valid_files(tmp_path):
+    import pyarrow.parquet as pq
+
+    doc, table, index, parquet = export(Spool(tmp_path / "rows.jsonl").fill([]), tmp_path)
+    assert doc["jobs"] == [] and index["jobs"] == [] and table.count("\n") == 1
+    assert pq.read_table(parquet).num_rows == 0
 
 
 def test_stats_cover_succeeded_jobs_only(tmp_path):
@@ -86,8 +105,8 @@ def test_parquet_has_typed_columns(tmp_path):
     spool = Spool(tmp_path / "rows.jsonl").fill(
         jobs(), {"model": "m", "model_version": "v", "params": "{}", "seed": None}
     )
-    spool.write_parquet(tmp_path / "out.parquet")
-    table = pq.read_table(tmp_path / "out.parquet")
+    *_, path = export(spool, tmp_path)
+    table = pq.read_table(path)
     assert table.num_rows == 3
     assert str(table.schema.field("qed").type) == "double"
     assert str(table.schema.field("lipinski_pass").type) == "bool"
