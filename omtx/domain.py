@@ -133,6 +133,9 @@ class Batch(BaseModel):
     finished_at: datetime | None = None
     results: dict[str, str] = Field(default_factory=dict)
     milestones: dict[str, Milestone] = Field(default_factory=dict)
+    # the final counts, written once at finalisation (live counts come from the shards)
+    succeeded: int | None = None
+    failed: int | None = None
 
 
 class Job(BaseModel):

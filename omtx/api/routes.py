@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from werkzeug.routing import Map, Rule
 from omtx import progress
 from omtx.api import openapi
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, JobView, ResultsPage
-from omtx.domain import Batch, BatchRequest, BatchStatus, Job, JobStatus, utcnow
+from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, utcnow
 from omtx.errors import InputError, NotFound
 from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
@@ -55,11 +56,8 @@ class QueryError(InputError):
 
 
 def _json(body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> flask.Response:
-    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    response = flask.jsonify(data)
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
+    data = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body, default=str)
+    return flask.Response(data, status=status, headers=headers, content_type="application/json")
 
 
 def _error(status: int, error: str, message: str, details: list[dict[str, Any]] | None = None) -> flask.Response:
@@ -130,20 +128,19 @@ def _batch_or_404(batch_id: str) -> Batch:
 
 
 def _batch_view(batch: Batch) -> BatchView:
-    counts = store.get_counts(batch.batch_id, batch.total)
+    if batch.status.is_final and batch.succeeded is not None and batch.failed is not None:
+        counts = Counts(total=batch.total, succeeded=batch.succeeded, failed=batch.failed)  # frozen at the end
+    else:
+        counts = store.get_counts(batch.batch_id, batch.total)
     estimate = progress.estimate(counts, batch.started_at, utcnow(), batch.status.is_final)
     links = {"self": f"/v1/batches/{batch.batch_id}", "results": f"/v1/batches/{batch.batch_id}/results"}
     links |= {
         name: f"/v1/batches/{batch.batch_id}/exports/{name}" for name, key in EXPORTS.items() if key in batch.results
     }
-    return BatchView(
-        **batch.model_dump(),
-        **estimate.model_dump(),
-        succeeded=counts.succeeded,
-        failed=counts.failed,
-        done=counts.done,
-        links=links,
-    )
+    # Built from the already-validated models, without a second validation pass.
+    fields = dict(batch) | dict(estimate)
+    fields |= {"succeeded": counts.succeeded, "failed": counts.failed, "done": counts.done, "links": links}
+    return BatchView.model_construct(**fields)
 
 
 def list_batches(request: flask.Request) -> flask.Response:
@@ -163,7 +160,7 @@ def _job_view(job: Job) -> JobView:
     files = {name: f"{base}/files/{name}" for name in job.files}
     if job.result_uri:
         files["results.json"] = f"{base}/files/results.json"
-    return JobView(**job.model_dump(), links={"self": base} | files)
+    return JobView.model_construct(**dict(job), links={"self": base} | files)
 
 
 def get_results(request: flask.Request, batch_id: str) -> flask.Response:

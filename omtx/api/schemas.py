@@ -32,7 +32,7 @@ class BatchAccepted(BaseModel):
 
 
 class BatchView(Batch):
-    succeeded: int
+    succeeded: int  # always known here: live from the shards, or the final count
     failed: int
     done: int
     progress: float = Field(description="Fraction of jobs in a terminal state, 0–1")

@@ -139,7 +139,8 @@ class Stack:
                     ],
                     port,
                     f"http://{host}:{port}/healthz" if service == "submit" else None,
-                    service_env,
+                    # The API is read-heavy and the GIL binds one process to one core.
+                    service_env | ({"WORKERS": "2"} if service == "submit" else {}),
                 )
             )
         return specs

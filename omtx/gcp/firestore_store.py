@@ -36,6 +36,12 @@ def _doc(model: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]
     return {k: (v.value if isinstance(v, Enum) else v) for k, v in data.items()}
 
 
+def _fields(snap: firestore.DocumentSnapshot) -> dict[str, Any]:
+    """The snapshot's fields without the deep copy `to_dict()` makes: they are validated into a
+    model straight away, and the copy was a quarter of a results page's CPU time."""
+    return snap._data or {}
+
+
 def _batch_ref(batch_id: str) -> firestore.DocumentReference:
     return firestore_client().collection("batches").document(batch_id)
 
@@ -109,12 +115,12 @@ def create_batch(batch: Batch, jobs: Sequence[Job]) -> None:
 
 def get_batch(batch_id: str) -> Batch | None:
     snap = _batch_ref(batch_id).get()
-    return Batch.model_validate(snap.to_dict()) if snap.exists else None
+    return Batch.model_validate(_fields(snap)) if snap.exists else None
 
 
 def get_job(batch_id: str, job_id: str) -> Job | None:
     snap = _job_ref(batch_id, job_id).get()
-    return Job.model_validate(snap.to_dict()) if snap.exists else None
+    return Job.model_validate(_fields(snap)) if snap.exists else None
 
 
 def get_counts(batch_id: str, total: int) -> Counts:
@@ -130,7 +136,7 @@ def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
     if limit is not None:
         query = query.limit(limit)
     for snap in query.stream():
-        yield Job.model_validate(snap.to_dict())
+        yield Job.model_validate(_fields(snap))
 
 
 JOB_FIELDS = {"index", "ligand_name", "status", "inchikey", "canonical_smiles", "duration_s"}
@@ -168,7 +174,7 @@ def query_jobs(
             raise InvalidCursor(f"cursor {cursor!r} does not name a job of this batch")
         query = query.start_after(after)
     snaps = list(query.limit(limit + 1).stream())
-    jobs = [Job.model_validate(snap.to_dict()) for snap in snaps[:limit]]
+    jobs = [Job.model_validate(_fields(snap)) for snap in snaps[:limit]]
     return jobs, (jobs[-1].job_id if len(snaps) > limit else None)
 
 
@@ -186,7 +192,7 @@ def list_batches(
             raise InvalidCursor(f"cursor {cursor!r} does not name a batch")
         query = query.start_after(after)
     snaps = list(query.limit(limit + 1).stream())
-    batches = [Batch.model_validate(snap.to_dict()) for snap in snaps[:limit]]
+    batches = [Batch.model_validate(_fields(snap)) for snap in snaps[:limit]]
     return batches, (batches[-1].batch_id if len(snaps) > limit else None)
 
 
@@ -208,7 +214,7 @@ def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, call_id: st
         if not snap.exists:
             log.warning("job %s of batch %s does not exist; skipped", snap.id, batch_id)
             continue
-        job = Job.model_validate(snap.to_dict())
+        job = Job.model_validate(_fields(snap))
         if job.status != JobStatus.QUEUED:
             continue
         changes = {
