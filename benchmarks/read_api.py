@@ -72,7 +72,8 @@ def main() -> None:
         pool = cdk2_ligands(47)
         ligands = [{"name": f"L{i}", "smiles": pool[i % 47]["smiles"]} for i in range(args.jobs)]
         batch_id = requests.post(
-            f"{api}/v1/batches", json={"model": "instant", "protein": {"sequence": CDK2_SEQUENCE}, "ligands": ligands},
+            f"{api}/v1/batches",
+            json={"model": "instant", "protein": {"sequence": CDK2_SEQUENCE}, "ligands": ligands},
             timeout=120,
         ).json()["batch_id"]
         while requests.get(f"{api}/v1/batches/{batch_id}", timeout=10).json()["status"] != "completed":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Stack:
         self.state_dir = settings.state_dir.resolve()
         self.log_dir = self.state_dir / "logs"
         self.state_file = self.state_dir / "stack.json"
+        self.gcs_root = self.state_dir / "gcs-data"
 
     # --- what runs ------------------------------------------------------------------------------
 
@@ -159,6 +161,9 @@ class Stack:
         busy = [f"{n}:{sp.port}" for n, sp in specs.items() if proc.port_open(self.settings.host, sp.port)]
         if busy:
             raise StackError(f"ports already in use: {', '.join(busy)} (another stack? set OMTX_BASE_PORT)")
+        # A fresh stack: the emulators start empty, so the bucket data must too.
+        shutil.rmtree(self.gcs_root, ignore_errors=True)
+        self.gcs_root.mkdir(parents=True)
         running: list[proc.Running] = []
         try:
             # fake-gcs-server publishes bucket notifications, so it starts once Pub/Sub answers.
