@@ -9,6 +9,7 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from omtx.domain import Ligand, LigandIn
+from omtx.predictors.base import Limits
 
 # RDKit prints parse failures to stderr; we turn them into per-row messages instead.
 RDLogger.DisableLog("rdApp.*")
@@ -44,11 +45,16 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
     return mol, warnings
 
 
-def validate_ligands(ligands: Sequence[LigandIn]) -> tuple[list[Ligand], list[dict[str, Any]]]:
-    """Returns the valid ligands and a {loc, msg, input} entry for every bad row."""
+def validate_ligands(
+    ligands: Sequence[LigandIn], limits: Limits | None = None
+) -> tuple[list[Ligand], list[dict[str, Any]]]:
+    """Returns the valid ligands and a {loc, msg, input} entry for every bad row. Warnings (salts
+    stripped, a molecule repeated, a size outside the model's training range) ride on the ligand."""
+    limits = limits or Limits()
     valid: list[Ligand] = []
     errors: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
+    seen_molecules: dict[str, int] = {}
     for index, item in enumerate(ligands):
         name = (item.name or "").strip() or f"ligand-{index + 1}"
         if name in seen_names:
@@ -66,15 +72,34 @@ def validate_ligands(ligands: Sequence[LigandIn]) -> tuple[list[Ligand], list[di
         except LigandRejected as exc:
             errors.append({"loc": ["ligands", index, "smiles"], "msg": str(exc), "input": item.smiles})
             continue
+        heavy = mol.GetNumHeavyAtoms()
+        if limits.max_heavy_atoms is not None and heavy > limits.max_heavy_atoms:
+            errors.append(
+                {
+                    "loc": ["ligands", index, "smiles"],
+                    "msg": f"{heavy} heavy atoms; this model accepts at most {limits.max_heavy_atoms}",
+                    "input": item.smiles,
+                }
+            )
+            continue
+        if limits.warn_heavy_atoms is not None and heavy > limits.warn_heavy_atoms:
+            warnings.append(
+                f"{heavy} heavy atoms is above {limits.warn_heavy_atoms}, outside the model's training range"
+            )
+        canonical = Chem.MolToSmiles(mol)
+        if canonical in seen_molecules:
+            warnings.append(f"same molecule as row {seen_molecules[canonical]}")
+        else:
+            seen_molecules[canonical] = index
         valid.append(
             Ligand(
                 index=len(valid),
                 row=index,
                 name=name,
                 smiles=item.smiles,
-                canonical_smiles=Chem.MolToSmiles(mol),
+                canonical_smiles=canonical,
                 inchikey=Chem.MolToInchiKey(mol),
-                heavy_atoms=mol.GetNumHeavyAtoms(),
+                heavy_atoms=heavy,
                 warnings=warnings,
             )
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -91,7 +91,34 @@ class BatchRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     protein: ProteinIn
     ligands: list[LigandIn] = Field(min_length=1)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=64)
+    on_invalid: Literal["reject", "skip"] = Field(
+        "reject", description="reject: any bad row refuses the batch; skip: valid rows run, bad rows are listed"
+    )
+    webhook_url: str | None = Field(None, max_length=2048, description="Reserved: batch webhooks (not yet sent)")
+
+
+class PredictionRequest(BaseModel):
+    """One protein–ligand prediction: the same pipeline as a batch of one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200)
+    model: str = "rdkit_props"
+    params: dict[str, Any] = Field(default_factory=dict)
+    protein: ProteinIn
+    ligand: LigandIn
+    labels: dict[str, str] = Field(default_factory=dict, max_length=64)
+
+    def as_batch(self) -> BatchRequest:
+        return BatchRequest(
+            name=self.name,
+            model=self.model,
+            params=self.params,
+            protein=self.protein,
+            ligands=[self.ligand],
+            labels=self.labels,
+        )
 
 
 class Ligand(BaseModel):
@@ -126,6 +153,7 @@ class Batch(BaseModel):
     labels: dict[str, str] = Field(default_factory=dict)
     status: BatchStatus = BatchStatus.QUEUED
     total: int
+    rejected: int = 0
     shard_count: int
     input_uri: str
     created_at: datetime = Field(default_factory=utcnow)

@@ -27,3 +27,11 @@ class InputError(OmtxError):
 
 class NotFound(OmtxError):
     """The requested batch or job does not exist (for this tenant)."""
+
+
+class Conflict(OmtxError):
+    """The request collides with an earlier one (an idempotency key reused with another body)."""
+
+    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

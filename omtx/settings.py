@@ -32,8 +32,9 @@ class Settings(BaseSettings):
     job_deadline_s: int = Field(900, ge=10)
 
     max_ligands: int = Field(100_000, ge=1)
-    protein_min_length: int = 10
-    protein_max_length: int = 2_000
+    max_body_bytes: int = Field(64 * 2**20, ge=1024)
+    max_drop_bytes: int = Field(64 * 2**20, ge=1024)
+    idempotency_lease_s: int = Field(120, ge=5)
     # Production Firestore sustains about one write/s per document, so completions spread over
     # shards; each shard covers at most this many jobs.
     jobs_per_counter_shard: int = Field(100, ge=1)

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -16,11 +16,12 @@ from werkzeug.routing import Map, Rule
 from omtx import progress
 from omtx.api import openapi
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, JobView, ResultsPage
-from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, utcnow
-from omtx.errors import InputError, NotFound
+from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, PredictionRequest, utcnow
+from omtx.errors import Conflict, InputError, NotFound
 from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
 from omtx.settings import get_settings
+from omtx.usecases import drops
 from omtx.usecases.submit import TooManyLigands, submit_batch
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ URLS = Map(
         Rule("/healthz", endpoint="health", methods=["GET"]),
         Rule("/v1/openapi.json", endpoint="openapi_document", methods=["GET"]),
         Rule("/v1/batches", endpoint="create_batch", methods=["POST"]),
+        Rule("/v1/predictions", endpoint="create_prediction", methods=["POST"]),
+        Rule("/pubsub/bucket-events", endpoint="bucket_event", methods=["POST"]),
         Rule("/v1/batches", endpoint="list_batches", methods=["GET"]),
         Rule("/v1/batches/<batch_id>", endpoint="get_batch", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/results", endpoint="get_results", methods=["GET"]),
@@ -52,7 +55,18 @@ RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z0-9_]+)$")
 
 
 class QueryError(InputError):
-    """A bad query-string parameter."""
+    """A bad query-string parameter or header."""
+
+
+class TooLarge(Exception):
+    """The request body is over the configured limit."""
+
+
+class BadRequest(Exception):
+    """The request is not the JSON object the endpoint takes."""
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _json(body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> flask.Response:
@@ -71,6 +85,10 @@ def handle(request: flask.Request) -> flask.Response:
     try:
         endpoint, args = URLS.bind_to_environ(request.environ).match()
         return ROUTES[endpoint](request, **args)
+    except TooLarge as exc:
+        return _error(413, "too_large", str(exc))
+    except BadRequest as exc:
+        return _error(400, "bad_request", str(exc))
     except HTTPException as exc:
         return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
     except TooManyLigands as exc:
@@ -81,6 +99,11 @@ def handle(request: flask.Request) -> flask.Response:
         return _error(404, "not_found", str(exc))
     except store.InvalidCursor as exc:
         return _error(400, "invalid_cursor", str(exc))
+    except Conflict as exc:
+        response = _error(409, "conflict", str(exc))
+        if exc.retry_after_s:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
 
 def health(request: flask.Request) -> flask.Response:
@@ -91,19 +114,60 @@ def openapi_document(request: flask.Request) -> flask.Response:
     return _json(openapi.document())
 
 
-def create_batch(request: flask.Request) -> flask.Response:
+def _body(request: flask.Request, model: type[M]) -> M:
+    limit = get_settings().max_body_bytes
+    if (request.content_length or 0) > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes; split the batch or drop a CSV into the bucket")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _error(400, "bad_request", "the body must be a JSON object (Content-Type: application/json)")
+        raise BadRequest("the body must be a JSON object (Content-Type: application/json)")
     try:
-        batch_request = BatchRequest.model_validate(body)
+        return model.model_validate(body)
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "msg": e["msg"], "input": e.get("input")} for e in exc.errors()]
-        return _error(422, "validation_failed", "the batch has invalid input", details)
-    outcome = submit_batch(batch_request, tenant=get_settings().tenant)
+        raise InputError("the request has invalid input", details) from None
+
+
+def _flag(request: flask.Request, name: str) -> bool:
+    value = request.args.get(name, "false").lower()
+    if value not in {"true", "false", "1", "0"}:
+        raise QueryError(f"bad {name}", [{"loc": ["query", name], "msg": "true or false", "input": value}])
+    return value in {"true", "1"}
+
+
+def _submit(request: flask.Request, batch_request: BatchRequest) -> flask.Response:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise QueryError(
+            "bad Idempotency-Key", [{"loc": ["header", "Idempotency-Key"], "msg": "1–255 characters", "input": key}]
+        )
+    outcome = submit_batch(batch_request, get_settings().tenant, dry_run=_flag(request, "dry_run"), idempotency_key=key)
+    if outcome.batch_id is None:
+        return _json(BatchAccepted(**dict(outcome), links={}))
     location = f"/v1/batches/{outcome.batch_id}"
-    accepted = BatchAccepted(**outcome.model_dump(), links={"self": location})
-    return _json(accepted, 202, {"Location": location})
+    accepted = BatchAccepted(**dict(outcome), links={"self": location, "results": f"{location}/results"})
+    return _json(accepted, 200 if outcome.replayed else 202, {"Location": location})
+
+
+def create_batch(request: flask.Request) -> flask.Response:
+    return _submit(request, _body(request, BatchRequest))
+
+
+def create_prediction(request: flask.Request) -> flask.Response:
+    return _submit(request, _body(request, PredictionRequest).as_batch())
+
+
+def bucket_event(request: flask.Request) -> flask.Response:
+    """Pub/Sub push of a bucket notification: a CSV dropped under drops/ becomes a batch."""
+    envelope = request.get_json(silent=True)
+    try:
+        notification = drops.Notification.from_push(envelope)
+    except ValueError as exc:
+        log.error("bucket event ignored: %s", exc)
+        return flask.Response(status=204)  # acknowledged: a malformed push can never succeed
+    result = drops.ingest(notification)
+    log.info("drop %s: %s", notification.object_id, result, extra={"drop": notification.object_id})
+    return flask.Response(status=204)
 
 
 def _limit(request: flask.Request, default: int = 100) -> int:

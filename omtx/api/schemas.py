@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omtx.domain import Batch, Job
+from omtx.usecases.submit import SubmitOutcome
 
 
 class ErrorDetail(BaseModel):
@@ -21,13 +22,9 @@ class ErrorBody(BaseModel):
     detail: list[ErrorDetail] | None = None
 
 
-class BatchAccepted(BaseModel):
-    batch_id: str
-    status: str
-    model: str
-    accepted: int
-    rejected: int
-    warnings: list[ErrorDetail]
+class BatchAccepted(SubmitOutcome):
+    """202 for a created batch, 200 for a dry run or an idempotent replay."""
+
     links: dict[str, str]
 
 

@@ -13,10 +13,12 @@ from google.protobuf import duration_pb2
 from omtx.gcp.clients import publisher_client, storage_client
 from omtx.settings import Settings
 
-# push subscription → (topic, service that receives it)
-PUSH_SUBSCRIPTIONS = {
-    "dispatch-submitted": ("topic_submitted", "dispatch"),
-    "complete-job-done": ("topic_job_done", "complete"),
+# push subscription → (topic, service that receives it, path; None: the topic's path, which
+# functions-framework turns into the CloudEvent source)
+PUSH_SUBSCRIPTIONS: dict[str, tuple[str, str, str | None]] = {
+    "dispatch-submitted": ("topic_submitted", "dispatch", None),
+    "complete-job-done": ("topic_job_done", "complete", None),
+    "submit-bucket-events": ("topic_bucket_events", "submit", "/pubsub/bucket-events"),
 }
 SHARD_TRIGGER_ID = "aggregate-shard-written"
 
@@ -44,19 +46,18 @@ def provision(settings: Settings) -> None:
         except gexc.AlreadyExists:
             pass
 
-    for name, (topic_field, service) in PUSH_SUBSCRIPTIONS.items():
+    for name, (topic_field, service, path) in PUSH_SUBSCRIPTIONS.items():
         topic = getattr(settings, topic_field)
         dlt = dead_letter_topic(name)
+        endpoint = (
+            f"http://{settings.host}:{settings.service_port(service)}{path or f'/projects/{project}/topics/{topic}'}"
+        )
         _create_subscription(
             subscriber,
             {
                 "name": subscriber.subscription_path(project, name),
                 "topic": publisher.topic_path(project, topic),
-                # The path names the topic: functions-framework fills the CloudEvent source from it.
-                "push_config": {
-                    "push_endpoint": f"http://{settings.host}:{settings.service_port(service)}"
-                    f"/projects/{project}/topics/{topic}"
-                },
+                "push_config": {"push_endpoint": endpoint},
                 "ack_deadline_seconds": settings.push_ack_deadline_s,
                 "retry_policy": {
                     "minimum_backoff": duration_pb2.Duration(seconds=settings.push_min_backoff_s),

@@ -101,8 +101,12 @@ class Stack:
                     host,
                     "-port",
                     str(s.gcs_port),
+                    # The memory backend slows down as objects accumulate (267 → 33 uploads/s from 3k to
+                    # 15k objects, measured); the filesystem backend stays flat (~320/s).
                     "-backend",
-                    "memory",
+                    "filesystem",
+                    "-filesystem-root",
+                    str(self.gcs_root),
                     "-external-url",
                     f"http://{host}:{s.gcs_port}",
                     "-public-host",

@@ -7,6 +7,7 @@ and at finalisation only; no read-modify-write transaction ever touches it or a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -437,6 +438,63 @@ def record_milestone(batch_id: str, percent: int, counts: Counts) -> bool:
     _batch_ref(batch_id).update({f"milestones.p{percent}": {"at": now, "done": counts.done}})
     metrics.count("firestore.writes", 2)
     return True
+
+
+# --- idempotency keys ---------------------------------------------------------------------------
+
+IDEMPOTENT_LIST_CAP = 1_000  # warnings / rejected rows kept for a replay (documents are ≤ 1 MiB)
+
+
+class IdempotencyClaim(BaseModel):
+    fingerprint: str
+    batch_id: str
+    owned: bool  # this caller creates the batch
+    outcome: dict[str, Any] | None = None  # set once the first request finished
+
+
+def _key_ref(tenant: str, key: str) -> firestore.DocumentReference:
+    digest = hashlib.sha256(f"{tenant}\0{key}".encode()).hexdigest()[:40]
+    return firestore_client().collection("idempotency_keys").document(digest)
+
+
+def claim_idempotency_key(tenant: str, key: str, fingerprint: str, batch_id: str, lease_s: int) -> IdempotencyClaim:
+    """Create-only claim of a key; a claim whose owner died (lease expired) can be taken over."""
+    client = firestore_client()
+    ref = _key_ref(tenant, key)
+    now = utcnow()
+    claim = {
+        "tenant": tenant,
+        "fingerprint": fingerprint,
+        "batch_id": batch_id,
+        "state": "creating",
+        "lease_until": now + timedelta(seconds=lease_s),
+        "created_at": now,
+    }
+    try:
+        ref.create(claim)
+        metrics.count("firestore.writes")
+        return IdempotencyClaim(fingerprint=fingerprint, batch_id=batch_id, owned=True)
+    except gexc.AlreadyExists:
+        pass
+    snap = ref.get()
+    data = _fields(snap)
+    seen = IdempotencyClaim(
+        fingerprint=data["fingerprint"], batch_id=data["batch_id"], owned=False, outcome=data.get("outcome")
+    )
+    if seen.fingerprint != fingerprint or data["state"] == "done" or data["lease_until"] > now:
+        return seen
+    try:
+        ref.update(claim, option=client.write_option(last_update_time=snap.update_time))
+    except gexc.FailedPrecondition:
+        return seen
+    metrics.count("firestore.writes")
+    return IdempotencyClaim(fingerprint=fingerprint, batch_id=batch_id, owned=True)
+
+
+def finish_idempotency_key(tenant: str, key: str, outcome: dict[str, Any]) -> None:
+    kept = {k: (v[:IDEMPOTENT_LIST_CAP] if isinstance(v, list) else v) for k, v in outcome.items()}
+    _key_ref(tenant, key).update({"state": "done", "outcome": kept, "done_at": utcnow()})
+    metrics.count("firestore.writes")
 
 
 # --- bookkeeping --------------------------------------------------------------------------------

@@ -42,6 +42,26 @@ class Predictor(Protocol):
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a model accepts; checked at submit so a bad row never reaches a GPU."""
+
+    protein_min_length: int = 10
+    protein_max_length: int = 2_000
+    max_heavy_atoms: int | None = None
+    warn_heavy_atoms: int | None = None  # above this: accepted, with a warning
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Per-model figures behind dry-run estimates (configured, not measured here)."""
+
+    seconds_per_ligand: float
+    startup_s: float = 0.0  # per worker call (container start, weight load)
+    hardware: str = "cpu"
+    usd_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """What the platform needs to know about a model to validate, dispatch and run it."""
 
@@ -55,3 +75,5 @@ class ModelSpec:
     predictor: str
     primary_metric: str
     higher_is_better: bool
+    limits: Limits = Limits()
+    cost: CostModel = CostModel(seconds_per_ligand=0.1)

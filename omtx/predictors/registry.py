@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from omtx.errors import InputError
-from omtx.predictors.base import ModelSpec, Predictor
+from omtx.predictors.base import CostModel, Limits, ModelSpec, Predictor
 from omtx.predictors.instant import InstantParams
 from omtx.predictors.rdkit_props import RdkitPropsParams
 
@@ -26,6 +26,9 @@ MODELS: dict[str, ModelSpec] = {
             predictor="omtx.predictors.rdkit_props:create",
             primary_metric="qed",
             higher_is_better=True,
+            limits=Limits(max_heavy_atoms=250),
+            # Modal CPU: $0.0000131 per core-second (research/MODELS.md D.5), 2 cores.
+            cost=CostModel(seconds_per_ligand=0.05, startup_s=3.0, hardware="cpu", usd_per_second=0.0000262),
         ),
         ModelSpec(
             name="instant",
@@ -37,6 +40,8 @@ MODELS: dict[str, ModelSpec] = {
             predictor="omtx.predictors.instant:create",
             primary_metric="score",
             higher_is_better=True,
+            limits=Limits(),
+            cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
         ),
     )
 }

@@ -2,33 +2,65 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+from typing import Any
+
 from pydantic import BaseModel
 
 from omtx.chemistry import validate_ligands
-from omtx.domain import Batch, BatchRequest, BatchStatus, Job
-from omtx.errors import InputError
+from omtx.domain import Batch, BatchRequest, BatchStatus, Job, Ligand
+from omtx.errors import Conflict, InputError
 from omtx.events import JobsSubmitted
 from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub, storage
 from omtx.ids import input_hash, job_id, new_batch_id, shard_count, shard_of
+from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import get_model, parse_params
 from omtx.settings import get_settings
 
-
-class SubmitOutcome(BaseModel):
-    batch_id: str
-    status: BatchStatus
-    model: str
-    accepted: int
-    rejected: int
-    warnings: list[dict[str, object]]
+ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA
 
 
 class TooManyLigands(InputError):
     """The batch is larger than this deployment accepts."""
 
 
-def submit_batch(request: BatchRequest, tenant: str) -> SubmitOutcome:
+class Estimate(BaseModel):
+    jobs: int
+    worker_calls: int
+    hardware: str
+    compute_seconds: float
+    cost_usd: float
+    eta_s: float
+    basis: str
+
+
+class SubmitOutcome(BaseModel):
+    batch_id: str | None
+    status: BatchStatus | None
+    model: str
+    accepted: int
+    rejected: int
+    warnings: list[dict[str, Any]]
+    rejected_rows: list[dict[str, Any]]
+    estimate: Estimate
+    dry_run: bool = False
+    replayed: bool = False
+
+
+class Validated(BaseModel):
+    model_config = {"arbitrary_types_allowed": True}
+
+    spec: ModelSpec
+    params: BaseModel
+    ligands: list[Ligand]
+    rejected: list[dict[str, Any]]
+
+
+def validate(request: BatchRequest) -> Validated:
+    """Every check at once; refuses the batch (InputError) unless on_invalid=skip leaves rows to run."""
     settings = get_settings()
     spec = get_model(request.model)
     params = parse_params(spec, request.params)
@@ -43,25 +75,98 @@ def submit_batch(request: BatchRequest, tenant: str) -> SubmitOutcome:
                 }
             ],
         )
-    errors: list[dict[str, object]] = []
-    sequence = request.protein.sequence
-    if not settings.protein_min_length <= len(sequence) <= settings.protein_max_length:
-        errors.append(
-            {
-                "loc": ["protein", "sequence"],
-                "msg": f"length {len(sequence)} is outside "
-                f"{settings.protein_min_length}–{settings.protein_max_length} residues",
-                "input": None,
-            }
+    limits = spec.limits
+    length = len(request.protein.sequence)
+    if not limits.protein_min_length <= length <= limits.protein_max_length:
+        raise InputError(
+            "the batch has invalid input",
+            [
+                {
+                    "loc": ["protein", "sequence"],
+                    "msg": f"length {length} is outside {limits.protein_min_length}–"
+                    f"{limits.protein_max_length} residues accepted by {spec.name}",
+                    "input": None,
+                }
+            ],
         )
-    ligands, ligand_errors = validate_ligands(request.ligands)
-    errors.extend(ligand_errors)
-    if errors:
-        raise InputError("the batch has invalid input", errors)
+    ligands, rejected = validate_ligands(request.ligands, limits)
+    if rejected and (request.on_invalid == "reject" or not ligands):
+        why = "the batch has invalid input" if ligands else "no valid ligand in the batch"
+        raise InputError(why, rejected)
+    return Validated(spec=spec, params=params, ligands=ligands, rejected=rejected)
 
-    batch_id = new_batch_id()
+
+def estimate(spec: ModelSpec, jobs: int) -> Estimate:
+    calls = math.ceil(jobs / spec.chunk_size)
+    cost = spec.cost
+    compute = jobs * cost.seconds_per_ligand + calls * cost.startup_s
+    waves = math.ceil(calls / ESTIMATE_PARALLEL_CALLS)
+    per_call = min(jobs, spec.chunk_size) * cost.seconds_per_ligand + cost.startup_s
+    return Estimate(
+        jobs=jobs,
+        worker_calls=calls,
+        hardware=cost.hardware,
+        compute_seconds=round(compute, 1),
+        cost_usd=round(compute * cost.usd_per_second, 4),
+        eta_s=round(waves * per_call, 1),
+        basis=f"{cost.seconds_per_ligand} s/ligand, {cost.startup_s} s start-up per call of {spec.chunk_size}, "
+        f"{ESTIMATE_PARALLEL_CALLS} calls at once, ${cost.usd_per_second}/s",
+    )
+
+
+def fingerprint(request: BatchRequest) -> str:
+    """Same request, same fingerprint, however its JSON objects were ordered."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit_batch(
+    request: BatchRequest, tenant: str, *, dry_run: bool = False, idempotency_key: str | None = None
+) -> SubmitOutcome:
+    checked = validate(request)
+    if dry_run:
+        return _outcome(None, checked, dry_run=True)
+    if idempotency_key is None:
+        return _create(request, checked, tenant, new_batch_id())
+    key_hash = fingerprint(request)
+    claim = store.claim_idempotency_key(
+        tenant, idempotency_key, key_hash, new_batch_id(), get_settings().idempotency_lease_s
+    )
+    if claim.fingerprint != key_hash:
+        raise Conflict(f"Idempotency-Key {idempotency_key!r} was used with a different request body")
+    if claim.outcome is not None:
+        return SubmitOutcome.model_validate(claim.outcome).model_copy(update={"replayed": True})
+    if not claim.owned:
+        raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
+    outcome = _create(request, checked, tenant, claim.batch_id)
+    store.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
+    return outcome
+
+
+def _outcome(batch_id: str | None, checked: Validated, *, dry_run: bool = False) -> SubmitOutcome:
+    warnings = [
+        {"loc": ["ligands", lig.row, "smiles"], "msg": w, "input": lig.smiles}
+        for lig in checked.ligands
+        for w in lig.warnings
+    ]
+    return SubmitOutcome(
+        batch_id=batch_id,
+        status=None if dry_run else BatchStatus.QUEUED,
+        model=checked.spec.name,
+        accepted=len(checked.ligands),
+        rejected=len(checked.rejected),
+        warnings=warnings,
+        rejected_rows=checked.rejected,
+        estimate=estimate(checked.spec, len(checked.ligands)),
+        dry_run=dry_run,
+    )
+
+
+def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: str) -> SubmitOutcome:
+    settings = get_settings()
+    spec, ligands = checked.spec, checked.ligands
     shards = shard_count(len(ligands), settings.jobs_per_counter_shard, settings.max_counter_shards)
-    params_doc = params.model_dump()
+    params_doc = checked.params.model_dump()
     # Inputs are stored before anything is acknowledged or created.
     input_uri = storage.put_json(
         settings.inputs_bucket,
@@ -70,6 +175,7 @@ def submit_batch(request: BatchRequest, tenant: str) -> SubmitOutcome:
             "batch_id": batch_id,
             "request": request.model_dump(),
             "ligands": [lig.model_dump() for lig in ligands],
+            "rejected": checked.rejected,
         },
         create_only=True,
     )
@@ -83,9 +189,11 @@ def submit_batch(request: BatchRequest, tenant: str) -> SubmitOutcome:
         protein=request.protein,
         labels=request.labels,
         total=len(ligands),
+        rejected=len(checked.rejected),
         shard_count=shards,
         input_uri=input_uri,
     )
+    sequence = request.protein.sequence
     jobs = [
         Job(
             job_id=job_id(batch_id, lig.index),
@@ -108,14 +216,4 @@ def submit_batch(request: BatchRequest, tenant: str) -> SubmitOutcome:
             for n, start in enumerate(range(0, len(jobs), spec.chunk_size))
         ),
     )
-    warnings: list[dict[str, object]] = [
-        {"loc": ["ligands", lig.row, "smiles"], "msg": w, "input": lig.smiles} for lig in ligands for w in lig.warnings
-    ]
-    return SubmitOutcome(
-        batch_id=batch_id,
-        status=batch.status,
-        model=spec.name,
-        accepted=len(ligands),
-        rejected=0,
-        warnings=warnings,
-    )
+    return _outcome(batch_id, checked)

@@ -1,0 +1,66 @@
+import codecs
+
+import pytest
+
+from omtx.drops import DropError, parse, result_name
+
+SEQ = "MENFQKVEKIGEGTYGVVYKARNKLTG"
+
+
+def test_header_lines_and_column_variants():
+    data = (
+        f"# protein: {SEQ}\n# protein_id: CDK2\n# model: instant\n# params: {{\"fail_every\": 0}}\n"
+        "# name: screen 1\n# on_invalid: skip\n"
+        "Compound_ID,Canonical_SMILES,activity\nZINC1,CCO,1.2\n\nZINC2,c1ccccc1,3\n"
+    ).encode()
+    parsed = parse(data)
+    req = parsed.request
+    assert req.protein.sequence == SEQ and req.protein.id == "CDK2"
+    assert (req.model, req.name, req.on_invalid, req.params) == ("instant", "screen 1", "skip", {"fail_every": 0})
+    assert [(lig.name, lig.smiles) for lig in req.ligands] == [("ZINC1", "CCO"), ("ZINC2", "c1ccccc1")]
+    assert parsed.lines == [8, 10]  # file lines, blank line skipped
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-8"),
+        lambda t: codecs.BOM_UTF8 + t.encode("utf-8"),
+        lambda t: t.replace("\n", "\r\n").encode("utf-8"),
+        lambda t: t.encode("utf-16"),
+    ],
+    ids=["utf8", "bom", "crlf", "utf16"],
+)
+def test_encodings_and_line_endings(encode):
+    parsed = parse(encode(f"smiles;name;protein\nCCO;ethanol;{SEQ}\nCCN;ethylamine;{SEQ}\n"))
+    assert [lig.name for lig in parsed.request.ligands] == ["ethanol", "ethylamine"]
+    assert parsed.request.protein.sequence == SEQ
+
+
+def test_tab_separated_without_names():
+    parsed = parse(f"# protein: {SEQ}\nSMILES\tscore\nCCO\t1\n".encode())
+    assert parsed.request.ligands[0].name is None and parsed.request.ligands[0].smiles == "CCO"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"  \n\n", "empty"),
+        ("# protein: X\nname,smiles\n".encode(), "no ligand rows"),
+        (b"name,smiles\nx,CCO\n", "no protein"),
+        (f"# protein: {SEQ}\nname,formula\nx,C2H6O\n".encode(), "no SMILES column"),
+        (f"# protein: {SEQ}\n# params: {{seed\nsmiles\nCCO\n".encode(), "not valid JSON"),
+        (f"smiles,sequence\nCCO,{SEQ}\nCCN,{SEQ}AAA\n".encode(), "2 different sequences"),
+        ("# protein: ACDEFGHIK\nsmiles\nCCO\n".encode("latin-1") + b"\xe9\n", "not UTF-8"),
+        (f"# protein: {SEQ}\n# model: x\n# on_invalid: maybe\nsmiles\nCCO\n".encode(), "on_invalid"),
+    ],
+)
+def test_files_that_cannot_be_batches_say_why(data, message):
+    with pytest.raises(DropError, match=message):
+        parse(data)
+
+
+def test_result_file_sits_beside_the_drop():
+    assert result_name("drops/screen.csv") == "drops/screen.result.json"
+    assert result_name("drops/team.a/screen") == "drops/team.a/screen.result.json"
