@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from cloudevents.http import CloudEvent
 from google.events.cloud.firestore import DocumentEventData
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from omtx.errors import PermanentError
 
@@ -40,11 +40,14 @@ def pubsub_message(event: CloudEvent) -> PubsubMessage:
     )
 
 
-def parse_payload(model: type[M], message: PubsubMessage) -> M:
+def parse_payload(model: type[M] | TypeAdapter[Any], message: PubsubMessage) -> Any:
+    """The message body as `model` (a pydantic model, or a TypeAdapter for a union of them)."""
     try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_json(message.data)
         return model.model_validate_json(message.data)
     except ValidationError as exc:
-        raise PermanentError(f"message {message.message_id} is not a valid {model.__name__}: {exc}") from exc
+        raise PermanentError(f"message {message.message_id} is not a valid {exc.title}: {exc}") from exc
 
 
 @dataclass(frozen=True)

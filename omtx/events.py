@@ -67,6 +67,17 @@ class JobDone(Event):
         return super().attributes() | {"job_id": self.job_id, "status": self.status}
 
 
+class JobsDone(Event):
+    """Ligands of one batch that finished close together (one message per flush of the worker's
+    reporter); complete still records and counts each one on its own, exactly once."""
+
+    event_type: ClassVar[str] = "jobs.done"
+    results: list[JobDone] = Field(min_length=1)
+
+    def attributes(self) -> dict[str, str]:
+        return super().attributes() | {"count": str(len(self.results))}
+
+
 class BatchDone(Event):
     """Published once per batch; `event_id` is stable so subscribers can dedupe redeliveries."""
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cloudevents.http import CloudEvent
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from omtx.envelopes import json_or_text, parse_payload, pubsub_message
 from omtx.errors import PermanentError
@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-def handle_pubsub(source: str, event: CloudEvent, model: type[M], use_case: Callable[[M], Any]) -> Any:
+def handle_pubsub(
+    source: str, event: CloudEvent, model: type[M] | TypeAdapter[Any], use_case: Callable[[Any], Any]
+) -> Any:
     message = pubsub_message(event)
     try:
         payload = parse_payload(model, message)

@@ -25,13 +25,22 @@ def input_hash(model: str, model_version: str, params: dict[str, Any], sequence:
 
 
 def shard_count(total: int, jobs_per_shard: int, max_shards: int) -> int:
-    return max(1, min(max_shards, math.ceil(total / jobs_per_shard)))
+    """Counter shards for a batch. Shards hold contiguous blocks of job indexes, so one chunk's
+    results land on one or two shards and are counted with one Increment each; the count is
+    chosen so that every shard holds exactly `shard_block` jobs except possibly the last."""
+    wanted = max(1, min(max_shards, math.ceil(total / jobs_per_shard)))
+    return math.ceil(total / math.ceil(total / wanted)) if total else 1
 
 
-def shard_of(index: int, shards: int) -> int:
-    return index % shards
+def shard_block(total: int, shards: int) -> int:
+    return max(1, math.ceil(total / shards))
+
+
+def shard_of(index: int, total: int, shards: int) -> int:
+    return index // shard_block(total, shards)
 
 
 def shard_size(shard: int, total: int, shards: int) -> int:
     """How many jobs map to `shard` under `shard_of`: lets a shard know when it is full."""
-    return total // shards + (1 if shard < total % shards else 0)
+    block = shard_block(total, shards)
+    return max(0, min(block, total - shard * block))

@@ -8,12 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from omtx.events import BatchDone, Event, JobDone, JobsDispatched, JobsSubmitted
+from omtx.events import BatchDone, Event, JobDone, JobsDispatched, JobsDone, JobsSubmitted
 
 EVENTS: dict[str, type[Event]] = {
     "jobs-submitted": JobsSubmitted,
     "jobs-dispatched": JobsDispatched,
     "job-done": JobDone,
+    "jobs-done": JobsDone,
     "batch-done": BatchDone,
 }
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "events"

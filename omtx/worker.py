@@ -7,9 +7,10 @@ import hashlib
 import json
 import logging
 import socket
+import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omtx import __version__
 from omtx.domain import ProteinIn, utcnow
-from omtx.events import JobDone
+from omtx.events import JobDone, JobsDone
 from omtx.predictors.base import LigandTask, ModelSpec, Prediction, PredictionFailed
 from omtx.predictors.registry import get_model, load_predictor
 
@@ -42,11 +43,13 @@ def job_prefix(batch_id: str, job_id: str) -> str:
 
 def run_work_order(order: WorkOrder) -> list[JobDone]:
     """Runs the chunk's ligands one after another (the model is the scarce resource) and hands
-    each finished ligand to a small thread pool that stores its files and publishes its
-    `job-done`, so I/O overlaps the next prediction."""
+    each finished ligand to a small thread pool that stores its files; the reporter publishes
+    finished ligands in groups, so I/O overlaps the next prediction and a fast model does not
+    pay one message per ligand."""
     spec = get_model(order.model)
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
+    reporter = Reporter(order.batch_id)
     with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
         futures = []
         for task in order.ligands:
@@ -70,8 +73,65 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
                 started_at=started_at,
                 duration_s=round(time.perf_counter() - clock, 4),
             )
-            futures.append(pool.submit(report, order, spec, params, outcome))
-        return [future.result() for future in futures]
+            future = pool.submit(store_outputs, order, spec, params, outcome)
+            future.add_done_callback(reporter.add)
+            futures.append(future)
+        results = [future.result() for future in futures]
+    reporter.close()
+    return results
+
+
+class Reporter:
+    """Publishes finished ligands' job-done reports in groups: whatever finished within
+    FLUSH_S of the first waiting report, at most GROUP_MAX per message. A slow model's ligands
+    are each published within FLUSH_S; a fast model's share messages."""
+
+    FLUSH_S = 0.2
+    GROUP_MAX = 100
+
+    def __init__(self, batch_id: str) -> None:
+        self.batch_id = batch_id
+        self._pending: list[JobDone] = []
+        self._lock = threading.Condition()
+        self._closed = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="omtx-reporter", daemon=True)
+        self._thread.start()
+
+    def add(self, future: Future[JobDone]) -> None:
+        if future.exception() is not None:
+            return  # raised to the caller by future.result()
+        with self._lock:
+            self._pending.append(future.result())
+            self._lock.notify()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._lock.notify()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        from omtx.gcp import pubsub
+        from omtx.settings import get_settings
+
+        topic = get_settings().topic_job_done
+        while True:
+            with self._lock:
+                while not self._pending and not self._closed:
+                    self._lock.wait()
+                if not self._pending and self._closed:
+                    return
+                if not self._closed and len(self._pending) < self.GROUP_MAX:
+                    self._lock.wait(self.FLUSH_S)
+                group, self._pending = self._pending[: self.GROUP_MAX], self._pending[self.GROUP_MAX :]
+            try:
+                pubsub.publish(topic, [JobsDone(batch_id=self.batch_id, results=group)])
+            except BaseException as exc:  # surfaced by close(); the jobs' deadlines cover the loss
+                self._error = exc
+                log.exception("publishing %d job-done reports of batch %s failed", len(group), self.batch_id)
 
 
 REPORT_THREADS = 8
@@ -92,10 +152,11 @@ class LigandOutcome(BaseModel):
         return "succeeded" if self.error is None else "failed"
 
 
-def report(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome: LigandOutcome) -> JobDone:
-    """Store one ligand's files, then publish its job-done: outputs exist before the job counts."""
+def store_outputs(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome: LigandOutcome) -> JobDone:
+    """Store one ligand's files and return its report; it is published only after this, so
+    outputs exist before the job counts."""
     # GCP adapters are imported here so the model code stays importable without them.
-    from omtx.gcp import pubsub, storage
+    from omtx.gcp import storage
     from omtx.settings import get_settings
 
     settings = get_settings()
@@ -165,7 +226,6 @@ def report(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome: Ligand
         call_id=order.call_id,
         duration_s=outcome.duration_s,
     )
-    pubsub.publish(settings.topic_job_done, [event])
     return event
 
 

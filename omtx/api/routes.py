@@ -308,6 +308,8 @@ ROUTES: dict[str, Callable[..., flask.Response]] = {
     "health": health,
     "openapi_document": openapi_document,
     "create_batch": create_batch,
+    "create_prediction": create_prediction,
+    "bucket_event": bucket_event,
     "list_batches": list_batches,
     "get_batch": get_batch,
     "get_results": get_results,

@@ -305,36 +305,72 @@ def _outcome(event: JobDone) -> dict[str, Any]:
 
 
 def complete_job(event: JobDone) -> bool:
-    """Record a job's terminal state and count it, exactly once. Returns False for a duplicate
-    (or a late report of an attempt that was superseded).
-
-    Fast path, one commit and no read: the job's update time at claim (the claim token the
-    worker echoes) is the precondition of the terminal update, committed atomically with the
-    shard Increment. The first report changes the update time, so every redelivery fails the
-    precondition and counts nothing. Without a token, a transaction reads only the cold job doc."""
+    """Record one job's terminal state and count it, exactly once. False for a duplicate (or a
+    late report of a superseded attempt). See `complete_jobs`."""
     if event.claim_token is not None and event.shard is not None:
-        return _complete_with_token(event, event.claim_token, event.shard)
+        return _complete_with_tokens([event]) == 1
     return _complete_in_transaction(event)
 
 
-def _complete_with_token(event: JobDone, token: str, shard: int) -> bool:
+class Completed(BaseModel):
+    applied: int = 0  # jobs that changed state; the others were duplicates
+    missing: list[str] = []  # job ids that do not exist (recorded by the caller, never retried)
+
+
+def complete_jobs(events: Sequence[JobDone]) -> Completed:
+    """Record several jobs of one batch, each exactly once.
+
+    Fast path, one commit and no read for the whole group: each job's update time at claim (the
+    claim token the worker echoes) is the precondition of its terminal update, committed
+    atomically with one Increment per counter shard. The first report changes the update time,
+    so a redelivery fails its precondition and counts nothing. If any job of the group was
+    already recorded, the commit fails as a whole and the jobs are recorded one by one. Jobs
+    without a token go through a transaction that reads only their own (cold) document."""
+    tokened = [e for e in events if e.claim_token is not None and e.shard is not None]
+    done = Completed()
+    try:
+        done.applied = _complete_with_tokens(tokened) if tokened else 0
+        singles = [e for e in events if e not in tokened]
+    except _GroupFailed:
+        singles = list(events)
+    for event in singles:
+        try:
+            done.applied += complete_job(event)
+        except PermanentError:
+            done.missing.append(event.job_id)
+    return done
+
+
+class _GroupFailed(Exception):
+    """Some job of a group was already recorded or does not exist: record them one by one."""
+
+
+def _complete_with_tokens(events: Sequence[JobDone]) -> int:
     client = firestore_client()
     batch = client.batch()
-    batch.update(
-        _job_ref(event.batch_id, event.job_id),
-        _outcome(event),
-        option=client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(token)),
-    )
-    batch.update(_shard_ref(event.batch_id, shard), {event.status: firestore.Increment(1)})
+    shards: dict[int, dict[str, Any]] = {}
+    for event in events:
+        assert event.claim_token is not None and event.shard is not None
+        batch.update(
+            _job_ref(event.batch_id, event.job_id),
+            _outcome(event),
+            option=client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(event.claim_token)),
+        )
+        counts = shards.setdefault(event.shard, {})
+        counts[event.status] = counts.get(event.status, 0) + 1
+    for shard, counts in shards.items():
+        batch.update(_shard_ref(events[0].batch_id, shard), {k: firestore.Increment(n) for k, n in counts.items()})
     try:
-        _commit(batch, 2)
-    except gexc.FailedPrecondition:
-        return False
-    except gexc.NotFound as exc:
-        raise PermanentError(f"job {event.job_id} of batch {event.batch_id} does not exist") from exc
+        _commit(batch, len(events) + len(shards))
+        return len(events)
+    except (gexc.FailedPrecondition, gexc.NotFound) as exc:
+        if len(events) > 1:
+            raise _GroupFailed from exc
+        if isinstance(exc, gexc.NotFound):
+            raise PermanentError(f"job {events[0].job_id} of batch {events[0].batch_id} does not exist") from exc
+        return 0
     except TRANSIENT as exc:
-        raise TransientError(f"recording job {event.job_id} failed: {exc}") from exc
-    return True
+        raise TransientError(f"recording {len(events)} job(s) of batch {events[0].batch_id} failed: {exc}") from exc
 
 
 def _complete_in_transaction(event: JobDone) -> bool:

@@ -199,7 +199,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
             job_id=job_id(batch_id, lig.index),
             batch_id=batch_id,
             index=lig.index,
-            shard=shard_of(lig.index, shards),
+            shard=shard_of(lig.index, len(ligands), shards),
             ligand_name=lig.name,
             smiles=lig.smiles,
             canonical_smiles=lig.canonical_smiles,

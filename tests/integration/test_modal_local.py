@@ -31,9 +31,10 @@ def test_modal_worker_body_stores_outputs_and_reports(settings, subscribe):
     assert run_cpu_work_order.local(order.model_dump_json()) == 2
 
     messages = {
-        m.attributes["job_id"]: json.loads(m.data)
+        result["job_id"]: result
         for m in job_done.drain(1.5)
         if m.attributes["batch_id"] == "bmodal-local"
+        for result in json.loads(m.data)["results"]
     }
     assert set(messages) == {"jm1", "jm2"}
     ok, bad = messages["jm1"], messages["jm2"]

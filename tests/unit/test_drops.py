@@ -9,7 +9,7 @@ SEQ = "MENFQKVEKIGEGTYGVVYKARNKLTG"
 
 def test_header_lines_and_column_variants():
     data = (
-        f"# protein: {SEQ}\n# protein_id: CDK2\n# model: instant\n# params: {{\"fail_every\": 0}}\n"
+        f'# protein: {SEQ}\n# protein_id: CDK2\n# model: instant\n# params: {{"fail_every": 0}}\n'
         "# name: screen 1\n# on_invalid: skip\n"
         "Compound_ID,Canonical_SMILES,activity\nZINC1,CCO,1.2\n\nZINC2,c1ccccc1,3\n"
     ).encode()
@@ -47,7 +47,7 @@ def test_tab_separated_without_names():
     [
         (b"", "empty"),
         (b"  \n\n", "empty"),
-        ("# protein: X\nname,smiles\n".encode(), "no ligand rows"),
+        (b"# protein: X\nname,smiles\n", "no ligand rows"),
         (b"name,smiles\nx,CCO\n", "no protein"),
         (f"# protein: {SEQ}\nname,formula\nx,C2H6O\n".encode(), "no SMILES column"),
         (f"# protein: {SEQ}\n# params: {{seed\nsmiles\nCCO\n".encode(), "not valid JSON"),
