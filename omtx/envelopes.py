@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cloudevents.http import CloudEvent
@@ -77,21 +77,22 @@ def document_change(event: CloudEvent) -> DocumentChange:
     pb = DocumentEventData.pb(data)
     return DocumentChange(
         path=path,
-        value={k: _value(v) for k, v in pb.value.fields.items()} if pb.HasField("value") else None,
-        old_value={k: _value(v) for k, v in pb.old_value.fields.items()} if pb.HasField("old_value") else None,
+        value={k: value_of(v) for k, v in pb.value.fields.items()} if pb.HasField("value") else None,
+        old_value={k: value_of(v) for k, v in pb.old_value.fields.items()} if pb.HasField("old_value") else None,
     )
 
 
-def _value(v: Any) -> Any:
+def value_of(v: Any) -> Any:
+    """A protobuf Firestore `Value` as plain Python."""
     kind = v.WhichOneof("value_type")
     if kind in (None, "null_value"):
         return None
     if kind == "map_value":
-        return {k: _value(x) for k, x in v.map_value.fields.items()}
+        return {k: value_of(x) for k, x in v.map_value.fields.items()}
     if kind == "array_value":
-        return [_value(x) for x in v.array_value.values]
+        return [value_of(x) for x in v.array_value.values]
     if kind == "timestamp_value":
-        return datetime.fromtimestamp(v.timestamp_value.seconds + v.timestamp_value.nanos / 1e9).astimezone()
+        return datetime.fromtimestamp(v.timestamp_value.seconds + v.timestamp_value.nanos / 1e9, UTC)
     if kind == "bytes_value":
         return bytes(v.bytes_value)
     return getattr(v, kind)

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     executor: Literal["local", "modal"] = "local"
     local_workers: int = Field(2, ge=1, le=64)
     modal_app: str = "omtx-hub"
-    job_deadline_s: int = Field(900, ge=10)
+    job_deadline_s: int = Field(900, ge=1)
+    job_max_attempts: int = Field(3, ge=1, le=20)
+    reconcile_interval_s: int = Field(15, ge=1)
 
     max_ligands: int = Field(100_000, ge=1)
     max_body_bytes: int = Field(64 * 2**20, ge=1024)

@@ -11,7 +11,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from omtx import __version__
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, ErrorBody, JobView, ResultsPage
-from omtx.domain import BatchRequest
+from omtx.domain import BatchRequest, PredictionRequest
 
 REF = "#/components/schemas/{model}"
 
@@ -28,6 +28,7 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Bad request or query parameter",
         404: "Not found (or another tenant's)",
+        409: "Idempotency-Key reused with another body, or still in progress",
         413: "Too large",
         422: "Invalid input: every problem, with its location",
     }
@@ -42,16 +43,32 @@ BATCH_ID = _param("batch_id", "Batch id", {"type": "string"}, "path")
 JOB_ID = _param("job_id", "Job id", {"type": "string"}, "path")
 LIMIT = _param("limit", "Page size (1–1000)", {"type": "integer", "minimum": 1, "maximum": 1000})
 CURSOR = _param("cursor", "next_cursor of the previous page", {"type": "string"})
+SUBMIT_PARAMETERS = [
+    _param("dry_run", "Validate and estimate only; nothing is created", {"type": "boolean"}),
+    _param(
+        "Idempotency-Key",
+        "Same key and body: the original batch; same key, other body: 409",
+        {"type": "string", "minLength": 1, "maxLength": 255},
+        "header",
+    ),
+]
 STREAM = {"description": "The file, streamed", "content": {"application/octet-stream": {"schema": {}}}}
 
 
 @cache
 def document() -> dict[str, Any]:
-    inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(BatchRequest, "validation")]
+    inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (BatchRequest, "validation"),
+        (PredictionRequest, "validation"),
+    ]
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (m, "serialization") for m in (BatchAccepted, BatchView, BatchPage, JobView, ResultsPage, ErrorBody)
     ]
     _, schemas = models_json_schema(inputs + outputs, ref_template=REF)
+    submit_responses = {
+        "202": _json_response(BatchAccepted, "Accepted; Location names the batch"),
+        "200": _json_response(BatchAccepted, "A dry run's validation and estimate, or an idempotent replay"),
+    } | _errors(400, 409, 413, 422)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -64,9 +81,9 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "createBatch",
                     "summary": "Submit a batch: one protein, N ligands, one model",
+                    "parameters": SUBMIT_PARAMETERS,
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(BatchRequest)}}},
-                    "responses": {"202": _json_response(BatchAccepted, "Accepted; Location names the batch")}
-                    | _errors(400, 413, 422),
+                    "responses": submit_responses,
                 },
                 "get": {
                     "operationId": "listBatches",
@@ -78,6 +95,18 @@ def document() -> dict[str, Any]:
                     ],
                     "responses": {"200": _json_response(BatchPage, "A page of batches")} | _errors(400),
                 },
+            },
+            "/v1/predictions": {
+                "post": {
+                    "operationId": "createPrediction",
+                    "summary": "One protein–ligand prediction: the same pipeline as a batch of one",
+                    "parameters": SUBMIT_PARAMETERS,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(PredictionRequest)}},
+                    },
+                    "responses": submit_responses,
+                }
             },
             "/v1/batches/{batch_id}": {
                 "get": {

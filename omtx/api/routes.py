@@ -22,6 +22,7 @@ from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
 from omtx.settings import get_settings
 from omtx.usecases import drops
+from omtx.usecases.reconcile import reconcile_once
 from omtx.usecases.submit import TooManyLigands, submit_batch
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ URLS = Map(
         Rule("/v1/batches", endpoint="create_batch", methods=["POST"]),
         Rule("/v1/predictions", endpoint="create_prediction", methods=["POST"]),
         Rule("/pubsub/bucket-events", endpoint="bucket_event", methods=["POST"]),
+        Rule("/internal/reconcile", endpoint="reconcile", methods=["POST"]),
         Rule("/v1/batches", endpoint="list_batches", methods=["GET"]),
         Rule("/v1/batches/<batch_id>", endpoint="get_batch", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/results", endpoint="get_results", methods=["GET"]),
@@ -304,12 +306,18 @@ def get_job_file(request: flask.Request, batch_id: str, job_id: str, name: str) 
     return _stream(uri, name)
 
 
+def reconcile(request: flask.Request) -> flask.Response:
+    """Cloud Scheduler's target (the local stack's scheduler loop calls it too)."""
+    return _json(reconcile_once())
+
+
 ROUTES: dict[str, Callable[..., flask.Response]] = {
     "health": health,
     "openapi_document": openapi_document,
     "create_batch": create_batch,
     "create_prediction": create_prediction,
     "bucket_event": bucket_event,
+    "reconcile": reconcile,
     "list_batches": list_batches,
     "get_batch": get_batch,
     "get_results": get_results,

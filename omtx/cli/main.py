@@ -71,7 +71,7 @@ def dev_status() -> None:
     rows = Stack(get_settings()).status()
     table = Table("process", "pid", "port", "alive", "healthy", "log")
     for r in rows:
-        table.add_row(r.name, str(r.pid or "-"), str(r.port), _mark(r.alive), _mark(r.listening), r.log)
+        table.add_row(r.name, str(r.pid or "-"), str(r.port or "-"), _mark(r.alive), _mark(r.listening), r.log)
     console.print(table)
     if not all(r.alive and r.listening for r in rows):
         raise typer.Exit(1)

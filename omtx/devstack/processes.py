@@ -19,7 +19,7 @@ import requests
 class ProcessSpec:
     name: str
     argv: list[str]
-    port: int
+    port: int | None  # None: a process that serves nothing (alive is healthy)
     health_url: str | None = None  # None: a listening port is healthy enough
     env: dict[str, str] = field(default_factory=dict)
 
@@ -28,7 +28,7 @@ class ProcessSpec:
 class Running:
     name: str
     pid: int
-    port: int
+    port: int | None
     log: str
 
 
@@ -41,6 +41,8 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
 
 
 def healthy(host: str, spec: ProcessSpec) -> bool:
+    if spec.port is None:
+        return True
     if spec.health_url is None:
         return port_open(host, spec.port)
     try:

@@ -26,7 +26,7 @@ class StackError(RuntimeError):
 class ProcessStatus:
     name: str
     pid: int | None
-    port: int
+    port: int | None
     alive: bool
     listening: bool
     log: str
@@ -149,6 +149,20 @@ class Stack:
                     service_env | ({"WORKERS": "2"} if service == "submit" else {}),
                 )
             )
+        specs.append(
+            proc.ProcessSpec(
+                "scheduler",
+                [
+                    sys.executable,
+                    "-m",
+                    "omtx.devstack.scheduler",
+                    f"{s.api_base_url}/internal/reconcile",
+                    "--interval",
+                    str(s.reconcile_interval_s),
+                ],
+                None,
+            )
+        )
         return specs
 
     # --- commands -------------------------------------------------------------------------------
@@ -162,7 +176,7 @@ class Stack:
         self.down()
         specs = {spec.name: spec for spec in self.specs()}
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        busy = [f"{n}:{sp.port}" for n, sp in specs.items() if proc.port_open(self.settings.host, sp.port)]
+        busy = [f"{n}:{sp.port}" for n, sp in specs.items() if sp.port and proc.port_open(self.settings.host, sp.port)]
         if busy:
             raise StackError(f"ports already in use: {', '.join(busy)} (another stack? set OMTX_BASE_PORT)")
         # A fresh stack: the emulators start empty, so the bucket data must too.
@@ -171,7 +185,7 @@ class Stack:
         running: list[proc.Running] = []
         try:
             # fake-gcs-server publishes bucket notifications, so it starts once Pub/Sub answers.
-            for name in ("pubsub", "firestore", *SERVICES):
+            for name in ("pubsub", "firestore", *SERVICES, "scheduler"):
                 running.append(proc.start(specs[name], self.log_dir, REPO_ROOT))
             proc.save_state(self.state_file, running)
             self._wait_healthy([specs["pubsub"]], running, started_at + timeout_s)
@@ -189,7 +203,8 @@ class Stack:
         stopped = []
         for item in self.running():
             proc.stop_group(item.pid)
-            proc.wait_port_free(self.settings.host, item.port)
+            if item.port is not None:
+                proc.wait_port_free(self.settings.host, item.port)
             stopped.append(item.name)
         if self.state_file.exists():
             self.state_file.unlink()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from pydantic import BaseModel
 
-from omtx.domain import BatchStatus, utcnow
+from omtx.domain import BatchStatus
 from omtx.errors import PermanentError
 from omtx.events import JobsDispatched, JobsSubmitted
 from omtx.executors import get_executor
@@ -31,10 +30,9 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     if batch.status.is_final:
         return DispatchOutcome(claimed=0)
     executor = get_executor()
-    deadline = utcnow() + timedelta(seconds=settings.job_deadline_s)
     call_id = f"{executor.name}-{uuid.uuid4().hex[:16]}"
     # Claiming first is what makes a redelivered `submitted` harmless: claimed jobs are skipped.
-    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline)
+    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, settings.job_deadline_s)
     if not jobs:
         return DispatchOutcome(claimed=0)
     order = WorkOrder(

@@ -127,17 +127,11 @@ def test_poison_messages_are_acknowledged_and_recorded(settings, subscribe):
 
 
 def test_claim_token_reports_count_once_and_stale_attempts_are_ignored(settings, subscribe):
-    from datetime import timedelta
-
-    from omtx.domain import utcnow
-
     batch_done = subscribe(settings.topic_batch_done)
     batch, jobs = seed_batch(10, shards=2)
-    claimed = store.claim_jobs(
-        batch.batch_id, [j.job_id for j in jobs], "local", "call-1", utcnow() + timedelta(seconds=60)
-    )
+    claimed = store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", 60)
     assert len(claimed) == 10 and all(j.claim_token for j in claimed)
-    assert store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", utcnow()) == []
+    assert store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", 60) == []
 
     def report(job, token):
         return JobDone(

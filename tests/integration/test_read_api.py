@@ -121,3 +121,15 @@ def test_openapi_document_is_served(finished):
     assert doc["openapi"].startswith("3.")
     assert {"/v1/batches", "/v1/batches/{batch_id}/results"} <= set(doc["paths"])
     assert "BatchRequest" in doc["components"]["schemas"]
+
+
+def test_fast_document_decoding_matches_the_client(finished):
+    from omtx.domain import Job
+    from omtx.gcp import firestore_store as store
+    from omtx.gcp.clients import firestore_client
+
+    _, batch = finished
+    query = firestore_client().collection("batches").document(batch["batch_id"]).collection("jobs").order_by("index")
+    expected = [Job.model_validate(snap.to_dict()) for snap in query.stream()]
+    assert list(store.iter_jobs(batch["batch_id"])) == expected
+    assert expected[0].finished_at is not None and expected[0].metrics["qed"] > 0

@@ -1,0 +1,78 @@
+"""Reconcile: the periodic sweep that leaves no batch stuck (Cloud Scheduler in GCP, a loop in
+the local stack). Safe to run concurrently and repeatedly: every action is guarded by the update
+time it was decided on, or is itself idempotent."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from pydantic import BaseModel
+
+from omtx.domain import utcnow
+from omtx.events import JobDone, JobsSubmitted
+from omtx.gcp import firestore_store as store
+from omtx.gcp import pubsub
+from omtx.settings import get_settings
+from omtx.usecases.aggregate import Outcome, finalize_if_complete
+
+log = logging.getLogger(__name__)
+SWEEP_LIMIT = 5_000  # overdue jobs handled per pass; the next pass takes the rest
+
+
+class ReconcileReport(BaseModel):
+    overdue: int = 0
+    redispatched: int = 0
+    failed: int = 0
+    batches_checked: int = 0
+    batches_finalized: int = 0
+
+
+def reconcile_once() -> ReconcileReport:
+    settings = get_settings()
+    report = ReconcileReport()
+    retry: dict[str, list[str]] = defaultdict(list)
+    give_up: list[JobDone] = []
+    for job, token in store.overdue_jobs(utcnow(), SWEEP_LIMIT):
+        report.overdue += 1
+        reason = f"no result within the deadline of attempt {job.attempts} ({job.executor} call {job.call_id})"
+        if job.attempts < settings.job_max_attempts:
+            if store.requeue_job(job, token, reason):
+                retry[job.batch_id].append(job.job_id)
+        else:
+            # Counted like any report, with the read's update time as claim token: if the real
+            # result lands first, this one is the duplicate.
+            give_up.append(
+                JobDone(
+                    batch_id=job.batch_id,
+                    job_id=job.job_id,
+                    status="failed",
+                    shard=job.shard,
+                    claim_token=token,
+                    error=f"{reason}; gave up after {job.attempts} attempts",
+                )
+            )
+    for batch_id, job_ids in retry.items():
+        pubsub.publish(
+            settings.topic_submitted,
+            [
+                JobsSubmitted(batch_id=batch_id, chunk=-1, job_ids=job_ids[i : i + 50])
+                for i in range(0, len(job_ids), 50)
+            ],
+        )
+        report.redispatched += len(job_ids)
+    by_batch: dict[str, list[JobDone]] = defaultdict(list)
+    for done in give_up:
+        by_batch[done.batch_id].append(done)
+    for group in by_batch.values():
+        report.failed += store.complete_jobs(group).applied
+    # A batch whose last counter event was lost, or whose finaliser died, is finished here.
+    stuck = {b.batch_id for b in store.active_batches(SWEEP_LIMIT)}
+    stuck |= set(store.stale_finalizations(utcnow(), SWEEP_LIMIT))
+    for batch_id in sorted(stuck):
+        report.batches_checked += 1
+        if finalize_if_complete(batch_id) == Outcome.FINALIZED:
+            report.batches_finalized += 1
+    if report.overdue or report.batches_finalized:
+        log.info("reconcile: %s", report.model_dump())
+    return report

@@ -1,0 +1,61 @@
+"""No batch is ever stuck: the reconciler re-dispatches jobs whose deadline passed, fails them
+after the last attempt with the reason, and finishes batches whose finalisation was lost."""
+
+import pytest
+
+from omtx.domain import BatchStatus, JobStatus
+from omtx.events import JobDone
+from omtx.gcp import firestore_store as store
+from omtx.usecases.reconcile import reconcile_once
+from tests.integration.conftest import wait_for
+from tests.integration.helpers import seed_batch
+
+pytestmark = pytest.mark.integration
+
+
+def final(batch_id):
+    batch = store.get_batch(batch_id)
+    return batch if batch and batch.status.is_final else None
+
+
+def test_lost_calls_are_redispatched_and_the_batch_finishes(settings):
+    batch, jobs = seed_batch(4)
+    # Claimed by an executor call that never reports (a crashed worker), deadline already passed.
+    store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "lost-call", -1)
+    report = reconcile_once()
+    assert report.redispatched >= 4
+    done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
+    assert done.status == BatchStatus.COMPLETED
+    stored = list(store.iter_jobs(batch.batch_id))
+    assert all(j.attempts == 2 and j.status == JobStatus.SUCCEEDED for j in stored)
+
+
+def test_jobs_fail_with_the_reason_after_the_last_attempt(settings, monkeypatch):
+    monkeypatch.setenv("OMTX_JOB_MAX_ATTEMPTS", "1")
+    from omtx.settings import get_settings
+
+    get_settings.cache_clear()
+    batch, jobs = seed_batch(3)
+    store.claim_jobs(batch.batch_id, [j.job_id for j in jobs[:2]], "local", "lost-call", -1)
+    store.complete_job(JobDone(batch_id=batch.batch_id, job_id=jobs[2].job_id, status="succeeded"))
+    report = reconcile_once()
+    assert report.failed >= 2
+    done = wait_for(lambda: final(batch.batch_id), timeout_s=30)
+    assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
+    failed = [j for j in store.iter_jobs(batch.batch_id) if j.status == JobStatus.FAILED]
+    assert len(failed) == 2 and all("gave up after 1 attempts" in j.error for j in failed)
+    assert reconcile_once().failed == 0  # nothing left to do, nothing counted twice
+    assert store.get_counts(batch.batch_id, 3).done == 3
+
+
+def test_a_batch_whose_finaliser_died_is_finalised(settings, subscribe):
+    batch_done = subscribe(settings.topic_batch_done)
+    batch, jobs = seed_batch(2)
+    # The finaliser claimed and died: its lease is expired and nothing else will fire.
+    assert store.claim_finalization(batch.batch_id, "dead-finaliser", lease_s=5)
+    store.release_finalization(batch.batch_id)
+    for job in jobs:
+        store.complete_job(JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded"))
+    wait_for(lambda: final(batch.batch_id) or reconcile_once().batches_finalized, timeout_s=30)
+    assert final(batch.batch_id).status == BatchStatus.COMPLETED
+    assert len([m for m in batch_done.drain() if m.attributes["batch_id"] == batch.batch_id]) == 1
