@@ -220,8 +220,8 @@ class Stack:
                     name=spec.name,
                     pid=item.pid if item else None,
                     port=spec.port,
-                    alive=bool(item and proc.alive(item.pid)),
-                    listening=proc.healthy(self.settings.host, spec),
+                    alive=(alive := bool(item and proc.alive(item.pid))),
+                    listening=proc.healthy(self.settings.host, spec) if spec.port else alive,
                     log=item.log if item else str(self.log_dir / f"{spec.name}.log"),
                 )
             )
