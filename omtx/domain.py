@@ -81,8 +81,8 @@ class LigandIn(BaseModel):
     smiles: str = Field(min_length=1, max_length=5_000)
 
 
-class BatchRequest(BaseModel):
-    """What a user submits: one protein, N ligands, one model."""
+class Submission(BaseModel):
+    """What every submission names: the protein, the model and its parameters."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -90,35 +90,26 @@ class BatchRequest(BaseModel):
     model: str = "rdkit_props"
     params: dict[str, Any] = Field(default_factory=dict)
     protein: ProteinIn
-    ligands: list[LigandIn] = Field(min_length=1)
     labels: dict[str, str] = Field(default_factory=dict, max_length=64)
+
+
+class BatchRequest(Submission):
+    """One protein, N ligands, one model."""
+
+    ligands: list[LigandIn] = Field(min_length=1)
     on_invalid: Literal["reject", "skip"] = Field(
         "reject", description="reject: any bad row refuses the batch; skip: valid rows run, bad rows are listed"
     )
     webhook_url: str | None = Field(None, max_length=2048, description="Reserved: batch webhooks (not yet sent)")
 
 
-class PredictionRequest(BaseModel):
+class PredictionRequest(Submission):
     """One protein–ligand prediction: the same pipeline as a batch of one."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, max_length=200)
-    model: str = "rdkit_props"
-    params: dict[str, Any] = Field(default_factory=dict)
-    protein: ProteinIn
     ligand: LigandIn
-    labels: dict[str, str] = Field(default_factory=dict, max_length=64)
 
     def as_batch(self) -> BatchRequest:
-        return BatchRequest(
-            name=self.name,
-            model=self.model,
-            params=self.params,
-            protein=self.protein,
-            ligands=[self.ligand],
-            labels=self.labels,
-        )
+        return BatchRequest(**{k: v for k, v in self if k != "ligand"}, ligands=[self.ligand])
 
 
 class Ligand(BaseModel):

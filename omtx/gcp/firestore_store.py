@@ -467,7 +467,6 @@ def _complete_in_transaction(event: JobDone) -> bool:
 def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
     """Create-only claim with a lease: one finaliser wins however often the trigger fires.
     An expired lease (a finaliser that died) can be taken over, guarded by its update time."""
-    client = firestore_client()
     ref = _claim_ref(batch_id)
     now = utcnow()
     claim = {
@@ -485,11 +484,17 @@ def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
     snap = ref.get()
     if not snap.exists:
         return claim_finalization(batch_id, owner, lease_s)  # released in between: try again
-    data = snap.to_dict() or {}
+    data = _fields(snap)
     if data.get("state") == "done" or data["lease_until"] > now:
         return False
+    return _take_over(snap, claim)
+
+
+def _take_over(snap: firestore.DocumentSnapshot, claim: dict[str, Any]) -> bool:
+    """Replace a claim whose lease expired, unless someone else changed it since `snap`."""
+    client = firestore_client()
     try:
-        ref.update(claim, option=client.write_option(last_update_time=snap.update_time))
+        snap.reference.update(claim, option=client.write_option(last_update_time=snap.update_time))
     except gexc.FailedPrecondition:
         return False
     metrics.count("firestore.writes")
@@ -573,7 +578,6 @@ def _key_ref(tenant: str, key: str) -> firestore.DocumentReference:
 
 def claim_idempotency_key(tenant: str, key: str, fingerprint: str, batch_id: str, lease_s: int) -> IdempotencyClaim:
     """Create-only claim of a key; a claim whose owner died (lease expired) can be taken over."""
-    client = firestore_client()
     ref = _key_ref(tenant, key)
     now = utcnow()
     claim = {
@@ -597,11 +601,8 @@ def claim_idempotency_key(tenant: str, key: str, fingerprint: str, batch_id: str
     )
     if seen.fingerprint != fingerprint or data["state"] == "done" or data["lease_until"] > now:
         return seen
-    try:
-        ref.update(claim, option=client.write_option(last_update_time=snap.update_time))
-    except gexc.FailedPrecondition:
+    if not _take_over(snap, claim):
         return seen
-    metrics.count("firestore.writes")
     return IdempotencyClaim(fingerprint=fingerprint, batch_id=batch_id, owned=True)
 
 
