@@ -48,3 +48,13 @@ def test_names_are_generated_and_duplicates_rejected():
     assert errors == [
         {"loc": ["ligands", 2, "name"], "msg": "duplicate ligand name (first used by row 1)", "input": "x"}
     ]
+
+
+def test_large_batches_are_validated_in_parallel_with_the_same_result(monkeypatch):
+    import omtx.chemistry as chemistry
+
+    rows = [LigandIn(smiles=s) for s in ["CCO", "C1CC", "c1ccccc1", "CC(=O)[O-].[Na+]", "OCC", "XX"] * 5]
+    serial = validate_ligands(rows)
+    monkeypatch.setattr(chemistry, "PARALLEL_FROM", 10)
+    assert validate_ligands(rows) == serial
+    assert chemistry._pool is not None  # the pool really ran
