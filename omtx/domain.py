@@ -179,6 +179,7 @@ class Job(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    queued_at: datetime = Field(default_factory=utcnow)  # when it last became queued (reconciler)
     finished_at: datetime | None = None
 
 

@@ -27,35 +27,36 @@ from pydantic import ValidationError
 
 from omtx.domain import BatchRequest
 
-SMILES_COLUMNS = {
+# Most specific first: when a file has several, the earlier alias wins.
+SMILES_COLUMNS = (
     "smiles",
-    "smi",
     "canonicalsmiles",
     "isomericsmiles",
     "ligandsmiles",
     "molsmiles",
+    "compoundsmiles",
+    "smi",
     "structure",
     "molecule",
-    "compoundsmiles",
-}
-NAME_COLUMNS = {
+)
+NAME_COLUMNS = (
     "name",
-    "id",
-    "ligand",
-    "ligandid",
     "ligandname",
-    "compound",
-    "compoundid",
     "compoundname",
-    "title",
     "moleculename",
-    "molid",
     "molname",
+    "id",
+    "ligandid",
+    "compoundid",
+    "molid",
     "zincid",
     "chemblid",
     "identifier",
-}
-PROTEIN_COLUMNS = {"protein", "sequence", "proteinsequence", "targetsequence", "receptorsequence"}
+    "title",
+    "ligand",
+    "compound",
+)
+PROTEIN_COLUMNS = ("proteinsequence", "targetsequence", "receptorsequence", "sequence", "protein")
 HEADER_KEYS = {"protein", "protein_id", "model", "params", "name", "on_invalid", "labels"}
 EXTENSIONS = (".csv", ".tsv", ".txt")
 
@@ -72,7 +73,10 @@ def decode(data: bytes) -> str:
     if not data.strip():
         raise DropError("the file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DropError(f"the file starts like UTF-16 but is not valid UTF-16: {exc.reason}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -89,9 +93,17 @@ class ParsedDrop:
 
 def parse(data: bytes) -> ParsedDrop:
     """The batch a dropped file describes, or DropError saying why the file cannot be one."""
-    text = decode(data)
+    try:
+        return _parse(decode(data))
+    except csv.Error as exc:  # an unbalanced quote, a field over the size limit
+        raise DropError(f"not a readable CSV: {exc}") from None
+
+
+def _parse(text: str) -> ParsedDrop:
     header: dict[str, str] = {}
-    lines = text.splitlines()
+    # Only real line breaks: str.splitlines() would also split on U+2028, \x85 or form feeds
+    # inside a name.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     body_start = 0
     for body_start, line in enumerate(lines):  # noqa: B007 - the index is used after the loop
         stripped = line.strip()
@@ -112,11 +124,11 @@ def parse(data: bytes) -> ParsedDrop:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(table), dialect)
     columns = [_normalise(c) for c in next(reader)]
-    smiles_col = next((i for i, c in enumerate(columns) if c in SMILES_COLUMNS), None)
+    smiles_col = _pick(columns, SMILES_COLUMNS)
     if smiles_col is None:
         raise DropError(f"no SMILES column; the header row is {lines[body_start]!r} (name one column 'smiles')")
-    name_col = next((i for i, c in enumerate(columns) if c in NAME_COLUMNS), None)
-    protein_col = next((i for i, c in enumerate(columns) if c in PROTEIN_COLUMNS), None)
+    name_col = _pick(columns, NAME_COLUMNS)
+    protein_col = _pick(columns, PROTEIN_COLUMNS)
 
     ligands: list[dict[str, Any]] = []
     lines_of: list[int] = []
@@ -154,6 +166,14 @@ def parse(data: bytes) -> ParsedDrop:
         return ParsedDrop(BatchRequest.model_validate(request), lines_of)
     except ValidationError as exc:
         raise DropError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20])) from None
+
+
+def _pick(columns: list[str], aliases: tuple[str, ...]) -> int | None:
+    """The column of the most specific alias present (an exact 'smiles' beats 'molecule')."""
+    for alias in aliases:
+        if alias in columns:
+            return columns.index(alias)
+    return None
 
 
 def result_name(object_name: str) -> str:

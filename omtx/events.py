@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omtx.domain import BatchStatus, utcnow
 
@@ -73,6 +73,15 @@ class JobsDone(Event):
 
     event_type: ClassVar[str] = "jobs.done"
     results: list[JobDone] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_batch(self) -> JobsDone:
+        # Counter shards are addressed through the envelope's batch: a stray result would count
+        # in another batch.
+        strays = [r.job_id for r in self.results if r.batch_id != self.batch_id]
+        if strays:
+            raise ValueError(f"results of other batches in a batch {self.batch_id} report: {strays[:5]}")
+        return self
 
     def attributes(self) -> dict[str, str]:
         return super().attributes() | {"count": str(len(self.results))}

@@ -32,11 +32,13 @@ class Settings(BaseSettings):
     job_deadline_s: int = Field(900, ge=1)
     job_max_attempts: int = Field(3, ge=1, le=20)
     reconcile_interval_s: int = Field(15, ge=1)
+    queued_grace_s: int = Field(300, ge=0)  # a job queued longer than this lost its message
 
     max_ligands: int = Field(100_000, ge=1)
     max_body_bytes: int = Field(64 * 2**20, ge=1024)
     max_drop_bytes: int = Field(64 * 2**20, ge=1024)
-    idempotency_lease_s: int = Field(120, ge=5)
+    # longer than the slowest submission (100,000 ligands), so a retry never takes over a live one
+    idempotency_lease_s: int = Field(900, ge=5)
     # Production Firestore sustains about one write/s per document, so completions spread over
     # shards; each shard covers at most this many jobs.
     jobs_per_counter_shard: int = Field(100, ge=1)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omtx import __version__
 from omtx.domain import ProteinIn, utcnow
 from omtx.events import JobDone, JobsDone
-from omtx.predictors.base import LigandTask, ModelSpec, Prediction, PredictionFailed
+from omtx.predictors.base import LigandTask, ModelSpec, Prediction, PredictionFailed, Predictor
 from omtx.predictors.registry import get_model, load_predictor
 
 log = logging.getLogger(__name__)
@@ -50,35 +50,42 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
     reporter = Reporter(order.batch_id)
-    with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
-        futures = []
-        for task in order.ligands:
-            started_at = utcnow()
-            clock = time.perf_counter()
-            prediction: Prediction | None = None
-            error: str | None = None
-            trace = ""
-            try:
-                prediction = predictor.predict(order.protein, task, params)
-            except PredictionFailed as exc:
-                error = str(exc)
-            except Exception as exc:  # one bad ligand must not take its chunk down with it
-                error = f"model error: {type(exc).__name__}: {exc}"
-                trace = traceback.format_exc()
-            outcome = LigandOutcome(
-                task=task,
-                prediction=prediction,
-                error=error,
-                trace=trace,
-                started_at=started_at,
-                duration_s=round(time.perf_counter() - clock, 4),
-            )
-            future = pool.submit(store_outputs, order, spec, params, outcome)
-            future.add_done_callback(reporter.add)
-            futures.append(future)
-        results = [future.result() for future in futures]
-    reporter.close()
+    try:
+        with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
+            futures = []
+            for task in order.ligands:
+                outcome = run_one(predictor, order, task, params)
+                future = pool.submit(store_outputs, order, spec, params, outcome)
+                future.add_done_callback(reporter.add)
+                futures.append(future)
+            results = [future.result() for future in futures]
+    finally:
+        # Whatever happened, every finished ligand's report goes out before the call ends.
+        reporter.close()
     return results
+
+
+def run_one(predictor: Predictor, order: WorkOrder, task: LigandTask, params: BaseModel) -> LigandOutcome:
+    started_at = utcnow()
+    clock = time.perf_counter()
+    prediction: Prediction | None = None
+    error: str | None = None
+    trace = ""
+    try:
+        prediction = predictor.predict(order.protein, task, params)
+    except PredictionFailed as exc:
+        error = str(exc)
+    except Exception as exc:  # one bad ligand must not take its chunk down with it
+        error = f"model error: {type(exc).__name__}: {exc}"
+        trace = traceback.format_exc()
+    return LigandOutcome(
+        task=task,
+        prediction=prediction,
+        error=error,
+        trace=trace,
+        started_at=started_at,
+        duration_s=round(time.perf_counter() - clock, 4),
+    )
 
 
 class Reporter:
@@ -88,6 +95,7 @@ class Reporter:
 
     FLUSH_S = 0.2
     GROUP_MAX = 100
+    PUBLISH_ATTEMPTS = 4
 
     def __init__(self, batch_id: str) -> None:
         self.batch_id = batch_id
@@ -114,24 +122,38 @@ class Reporter:
             raise self._error
 
     def _run(self) -> None:
-        from omtx.gcp import pubsub
-        from omtx.settings import get_settings
-
-        topic = get_settings().topic_job_done
         while True:
             with self._lock:
                 while not self._pending and not self._closed:
                     self._lock.wait()
                 if not self._pending and self._closed:
                     return
-                if not self._closed and len(self._pending) < self.GROUP_MAX:
-                    self._lock.wait(self.FLUSH_S)
+                # Collect until the group is full, the call ends, or FLUSH_S has passed since
+                # the first waiting report (notify() wakes the wait early; the deadline holds).
+                deadline = time.monotonic() + self.FLUSH_S
+                while not self._closed and len(self._pending) < self.GROUP_MAX:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._lock.wait(left)
                 group, self._pending = self._pending[: self.GROUP_MAX], self._pending[self.GROUP_MAX :]
+            self._publish(group)
+
+    def _publish(self, group: list[JobDone]) -> None:
+        from omtx.gcp import pubsub
+        from omtx.settings import get_settings
+
+        for attempt in range(self.PUBLISH_ATTEMPTS):
             try:
-                pubsub.publish(topic, [JobsDone(batch_id=self.batch_id, results=group)])
-            except BaseException as exc:  # surfaced by close(); the jobs' deadlines cover the loss
-                self._error = exc
-                log.exception("publishing %d job-done reports of batch %s failed", len(group), self.batch_id)
+                pubsub.publish(get_settings().topic_job_done, [JobsDone(batch_id=self.batch_id, results=group)])
+                return
+            except Exception as exc:
+                if attempt + 1 == self.PUBLISH_ATTEMPTS:
+                    # Surfaced by close(); the jobs' deadlines bring them back (reconciler).
+                    self._error = exc
+                    log.exception("publishing %d job-done reports of batch %s failed", len(group), self.batch_id)
+                else:
+                    time.sleep(2**attempt)
 
 
 REPORT_THREADS = 8

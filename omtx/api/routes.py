@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from omtx import progress
 from omtx.api import openapi
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, JobView, ResultsPage
 from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, PredictionRequest, utcnow
-from omtx.errors import Conflict, InputError, NotFound
+from omtx.errors import Conflict, InputError, NotFound, TransientError
 from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
 from omtx.settings import get_settings
@@ -53,7 +54,9 @@ EXPORTS = {
     "report.html": "report_html",
 }
 MAX_PAGE = 1000
-RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z0-9_]+)$")
+RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z_][A-Za-z0-9_]*)$")
+ORDER_PARAM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*")
+CURSOR_PARAM = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 class QueryError(InputError):
@@ -101,6 +104,11 @@ def handle(request: flask.Request) -> flask.Response:
         return _error(404, "not_found", str(exc))
     except store.InvalidCursor as exc:
         return _error(400, "invalid_cursor", str(exc))
+    except TransientError as exc:
+        log.warning("transient failure: %s", exc)
+        response = _error(503, "unavailable", "a dependency is briefly unavailable; retry")
+        response.headers["Retry-After"] = "2"
+        return response
     except Conflict as exc:
         response = _error(409, "conflict", str(exc))
         if exc.retry_after_s:
@@ -174,9 +182,17 @@ def bucket_event(request: flask.Request) -> flask.Response:
 
 def _limit(request: flask.Request, default: int = 100) -> int:
     raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not raw.isascii() or not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE:
         raise QueryError("bad limit", [{"loc": ["query", "limit"], "msg": f"an integer 1–{MAX_PAGE}", "input": raw}])
     return int(raw)
+
+
+def _cursor(request: flask.Request) -> str | None:
+    """Cursors are document ids this API handed out; anything else would name another path."""
+    value = request.args.get("cursor")
+    if value is not None and not CURSOR_PARAM.fullmatch(value):
+        raise store.InvalidCursor(f"cursor {value!r} was not handed out by this API")
+    return value
 
 
 def _choice(request: flask.Request, name: str, allowed: set[str]) -> str | None:
@@ -212,7 +228,7 @@ def _batch_view(batch: Batch) -> BatchView:
 def list_batches(request: flask.Request) -> flask.Response:
     status = _choice(request, "status", {s.value for s in BatchStatus})
     batches, cursor = store.list_batches(
-        get_settings().tenant, limit=_limit(request, 20), status=status, cursor=request.args.get("cursor")
+        get_settings().tenant, limit=_limit(request, 20), status=status, cursor=_cursor(request)
     )
     return _json(BatchPage(batches=[_batch_view(b) for b in batches], next_cursor=cursor))
 
@@ -239,10 +255,12 @@ def get_results(request: flask.Request, batch_id: str) -> flask.Response:
         try:
             value = float(raw)
         except ValueError:
-            raise QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a number", "input": raw}]) from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a finite number", "input": raw}])
         ranges.append((match.group(2), ">=" if match.group(1) == "min" else "<=", value))
     order = request.args.get("order_by")
-    if order is not None and not re.fullmatch(r"-?[A-Za-z0-9_]+", order):
+    if order is not None and not ORDER_PARAM.fullmatch(order):
         raise QueryError(
             "bad order_by", [{"loc": ["query", "order_by"], "msg": "a metric name, '-' for descending", "input": order}]
         )
@@ -253,7 +271,7 @@ def get_results(request: flask.Request, batch_id: str) -> flask.Response:
         descending=bool(order and order.startswith("-")),
         status=_choice(request, "status", {s.value for s in JobStatus}),
         ranges=ranges,
-        cursor=request.args.get("cursor"),
+        cursor=_cursor(request),
     )
     page = ResultsPage(
         batch_id=batch_id,

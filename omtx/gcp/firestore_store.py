@@ -81,6 +81,19 @@ def _commit(batch: firestore.WriteBatch, writes: int) -> list[Any]:
     return results
 
 
+def _update_if_unchanged(ref: firestore.DocumentReference, changes: dict[str, Any], seen: Any) -> Any:
+    """Update unless the document changed since it was read at `seen` (its update time, or a
+    claim token). Returns the write result, or None when someone else got there first."""
+    if isinstance(seen, str):
+        seen = DatetimeWithNanoseconds.from_rfc3339(seen)
+    try:
+        result = ref.update(changes, option=firestore_client().write_option(last_update_time=seen))
+    except gexc.FailedPrecondition:
+        return None
+    metrics.count("firestore.writes")
+    return result
+
+
 def _token(update_time: Any) -> str:
     """A document's update time, exactly (nanoseconds), as text that survives JSON. Query
     snapshots carry a protobuf Timestamp, lookups and commits a DatetimeWithNanoseconds."""
@@ -238,16 +251,21 @@ def overdue_jobs(now: datetime, limit: int) -> list[tuple[Job, str]]:
 
 def requeue_job(job: Job, token: str, reason: str) -> bool:
     """dispatched → queued for another attempt, unless the job moved on since it was read."""
-    client = firestore_client()
-    try:
-        _job_ref(job.batch_id, job.job_id).update(
-            {"status": JobStatus.QUEUED.value, "last_error": reason, "requeued_at": utcnow()},
-            option=client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(token)),
-        )
-    except gexc.FailedPrecondition:
-        return False
-    metrics.count("firestore.writes")
-    return True
+    changes = {"status": JobStatus.QUEUED.value, "last_error": reason, "queued_at": utcnow()}
+    return _update_if_unchanged(_job_ref(job.batch_id, job.job_id), changes, token) is not None
+
+
+def stale_queued_jobs(queued_before: datetime, limit: int) -> list[Job]:
+    """Jobs still queued long after they were queued: their `submitted` message was lost (a
+    publish that failed after the write, a message that went to the dead-letter topic)."""
+    query = (
+        firestore_client()
+        .collection_group("jobs")
+        .where(filter=firestore.FieldFilter("status", "==", JobStatus.QUEUED.value))
+        .where(filter=firestore.FieldFilter("queued_at", "<", queued_before))
+        .limit(limit)
+    )
+    return [Job.model_validate(fields) for fields in _stream_fields(query)]
 
 
 def active_batches(limit: int) -> list[Batch]:
@@ -304,28 +322,22 @@ def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, call_id: st
         won = [(job, changes, _token(r.update_time)) for (_, job, changes), r in zip(candidates, results, strict=True)]
     except gexc.FailedPrecondition:
         for snap, job, changes in candidates:
-            try:
-                result = snap.reference.update(changes, option=client.write_option(last_update_time=snap.update_time))
-            except gexc.FailedPrecondition:
-                continue
-            metrics.count("firestore.writes")
-            won.append((job, changes, _token(result.update_time)))
+            result = _update_if_unchanged(snap.reference, changes, snap.update_time)
+            if result is not None:
+                won.append((job, changes, _token(result.update_time)))
     return [
         job.model_copy(update=changes | {"status": JobStatus.DISPATCHED, "claim_token": token})
         for job, changes, token in won
     ]
 
 
-def release_jobs(batch_id: str, job_ids: Sequence[str]) -> None:
-    """Undo a claim whose executor call never started, so a redelivery can claim again."""
-    _commit_in_chunks(
-        (
-            "update",
-            _job_ref(batch_id, j),
-            {"status": JobStatus.QUEUED.value, "attempts": firestore.Increment(-1)},
-        )
-        for j in job_ids
-    )
+def release_jobs(jobs: Sequence[Job]) -> None:
+    """Undo the claims of a call that did not start, so a redelivery can claim them again; a job
+    that moved on since its claim (the call started after all and reported) is left alone."""
+    for job in jobs:
+        if job.claim_token is not None:
+            changes = {"status": JobStatus.QUEUED.value, "attempts": job.attempts - 1, "queued_at": utcnow()}
+            _update_if_unchanged(_job_ref(job.batch_id, job.job_id), changes, job.claim_token)
 
 
 def record_executor_call(batch_id: str, call_id: str, executor_call_id: str, job_ids: Sequence[str]) -> None:
@@ -338,19 +350,15 @@ def record_executor_call(batch_id: str, call_id: str, executor_call_id: str, job
 
 
 def mark_running(batch_id: str) -> None:
-    """queued → running, once; a precondition instead of a transaction on the hot document."""
-    client = firestore_client()
-    snap = _batch_ref(batch_id).get()
-    if not snap.exists or snap.get("status") != BatchStatus.QUEUED.value:
-        return
-    try:
-        snap.reference.update(
-            {"status": BatchStatus.RUNNING.value, "started_at": utcnow()},
-            option=client.write_option(last_update_time=snap.update_time),
-        )
-        metrics.count("firestore.writes")
-    except gexc.FailedPrecondition:
-        pass  # someone else moved it on; that is the outcome we wanted
+    """queued → running, once; a precondition instead of a transaction on the hot document. A
+    failed precondition can be another write (a milestone), so it re-reads while still queued."""
+    for _ in range(5):
+        snap = _batch_ref(batch_id).get()
+        if not snap.exists or snap.get("status") != BatchStatus.QUEUED.value:
+            return
+        changes = {"status": BatchStatus.RUNNING.value, "started_at": utcnow()}
+        if _update_if_unchanged(snap.reference, changes, snap.update_time) is not None:
+            return
 
 
 # --- complete -----------------------------------------------------------------------------------
@@ -432,7 +440,9 @@ def _complete_with_tokens(events: Sequence[JobDone]) -> int:
             raise _GroupFailed from exc
         if isinstance(exc, gexc.NotFound):
             raise PermanentError(f"job {events[0].job_id} of batch {events[0].batch_id} does not exist") from exc
-        return 0
+        # Recorded already, or the job was claimed again since this attempt started: a late but
+        # valid result still counts if the job is not terminal (the GPU work is not thrown away).
+        return int(_complete_in_transaction(events[0]))
     except TRANSIENT as exc:
         raise TransientError(f"recording {len(events)} job(s) of batch {events[0].batch_id} failed: {exc}") from exc
 
@@ -492,13 +502,7 @@ def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
 
 def _take_over(snap: firestore.DocumentSnapshot, claim: dict[str, Any]) -> bool:
     """Replace a claim whose lease expired, unless someone else changed it since `snap`."""
-    client = firestore_client()
-    try:
-        snap.reference.update(claim, option=client.write_option(last_update_time=snap.update_time))
-    except gexc.FailedPrecondition:
-        return False
-    metrics.count("firestore.writes")
-    return True
+    return _update_if_unchanged(snap.reference, claim, snap.update_time) is not None
 
 
 def release_finalization(batch_id: str) -> None:

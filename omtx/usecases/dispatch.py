@@ -59,7 +59,7 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         executor_call_id = executor.start(order)
     except Exception:
         # Hand the jobs back so the redelivery of this message can claim and start them.
-        store.release_jobs(event.batch_id, job_ids)
+        store.release_jobs(jobs)
         raise
     if executor_call_id != call_id:
         store.record_executor_call(event.batch_id, call_id, executor_call_id, job_ids)

@@ -8,6 +8,7 @@ import base64
 import json
 from typing import Any
 
+from google.api_core import exceptions as gexc
 from pydantic import BaseModel, ValidationError
 
 from omtx import drops
@@ -71,7 +72,11 @@ def _submit(event: Notification, source: str) -> dict[str, Any]:
     if event.size is not None and event.size > settings.max_drop_bytes:
         raise drops.DropError(f"the file is {event.size} bytes; drops are limited to {settings.max_drop_bytes}")
     blob = storage_client().bucket(event.bucket).blob(event.object_id, generation=int(event.generation or 0) or None)
-    parsed = drops.parse(blob.download_as_bytes())
+    try:
+        data = blob.download_as_bytes()
+    except gexc.NotFound:
+        raise drops.DropError(f"generation {event.generation} no longer exists (overwritten or deleted)") from None
+    parsed = drops.parse(data)
     try:
         # The object generation is the idempotency key: a redelivery replays the first outcome.
         outcome = submit_batch(parsed.request, settings.tenant, idempotency_key=f"drop:{source}#{event.generation}")

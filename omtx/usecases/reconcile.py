@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from pydantic import BaseModel
 
@@ -22,6 +23,7 @@ SWEEP_LIMIT = 5_000  # overdue jobs handled per pass; the next pass takes the re
 
 class ReconcileReport(BaseModel):
     overdue: int = 0
+    requeued_lost: int = 0
     redispatched: int = 0
     failed: int = 0
     batches_checked: int = 0
@@ -52,6 +54,10 @@ def reconcile_once() -> ReconcileReport:
                     error=f"{reason}; gave up after {job.attempts} attempts",
                 )
             )
+    # Queued jobs whose `submitted` message was lost: publish again (claiming makes it harmless).
+    for job in store.stale_queued_jobs(utcnow() - timedelta(seconds=settings.queued_grace_s), SWEEP_LIMIT):
+        report.requeued_lost += 1
+        retry[job.batch_id].append(job.job_id)
     for batch_id, job_ids in retry.items():
         pubsub.publish(
             settings.topic_submitted,

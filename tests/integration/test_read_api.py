@@ -105,6 +105,11 @@ def test_list_batches_paginates_and_filters(finished):
         ("RESULTS", {"min_qed": "abc"}),
         ("RESULTS", {"order_by": "qed;drop"}),
         ("RESULTS", {"cursor": "jnope"}),
+        ("RESULTS", {"cursor": "a/b"}),
+        ("RESULTS", {"limit": "²"}),
+        ("RESULTS", {"min_qed": "nan"}),
+        ("RESULTS", {"order_by": "1abc"}),
+        ("/v1/batches", {"cursor": "b1/jobs/j1"}),
     ],
 )
 def test_bad_queries_are_400(finished, path, params):

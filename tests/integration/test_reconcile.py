@@ -59,3 +59,14 @@ def test_a_batch_whose_finaliser_died_is_finalised(settings, subscribe):
     wait_for(lambda: final(batch.batch_id) or reconcile_once().batches_finalized, timeout_s=30)
     assert final(batch.batch_id).status == BatchStatus.COMPLETED
     assert len([m for m in batch_done.drain() if m.attributes["batch_id"] == batch.batch_id]) == 1
+
+
+def test_queued_jobs_whose_message_was_lost_are_dispatched(settings, monkeypatch):
+    monkeypatch.setenv("OMTX_QUEUED_GRACE_S", "0")
+    from omtx.settings import get_settings
+
+    get_settings.cache_clear()
+    batch, _ = seed_batch(3)  # written, but no `submitted` message was ever published
+    assert reconcile_once().requeued_lost >= 3
+    done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
+    assert done.status == BatchStatus.COMPLETED

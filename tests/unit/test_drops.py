@@ -64,3 +64,21 @@ def test_files_that_cannot_be_batches_say_why(data, message):
 def test_result_file_sits_beside_the_drop():
     assert result_name("drops/screen.csv") == "drops/screen.result.json"
     assert result_name("drops/team.a/screen") == "drops/team.a/screen.result.json"
+
+
+def test_the_most_specific_column_wins_and_only_real_line_breaks_split_rows():
+    parsed = parse(f"# protein: {SEQ}\nID,Molecule,SMILES\nfoo\u2028bar,Ethanol,CCO\n".encode())
+    (ligand,) = parsed.request.ligands
+    assert (ligand.name, ligand.smiles) == ("foo\u2028bar", "CCO")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\xff\xfe" + "smiles\nCCO\n".encode("utf-16-le") + b"\x00", "not valid UTF-16"),
+        (f'# protein: {SEQ}\nsmiles,name\nCCO,"unclosed\n'.encode() + b"x" * 200_000, "not a readable CSV"),
+    ],
+)
+def test_malformed_files_are_drop_errors_not_crashes(data, message):
+    with pytest.raises(DropError, match=message):
+        parse(data)

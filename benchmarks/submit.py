@@ -1,0 +1,120 @@
+"""Submission benchmark: one large batch as JSON over HTTPS and as a CSV drop, on the local stack.
+
+Prints time to 202 (JSON) or to the drop's result file (CSV), time until every job document
+exists, time from 202 to the first `dispatched` message, the validation rate, and the submit
+service's peak RSS. The stack is stopped once the batch is dispatching: the jobs are not run.
+
+    .venv/bin/python benchmarks/submit.py --ligands 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+
+def peak_rss_mib(pgid: int) -> float:
+    """Largest VmHWM of the processes in a group (the submit service's gunicorn workers)."""
+    peak = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            stat = (status.parent / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[2]) != pgid:
+                continue
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return peak / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ligands", type=int, default=100_000)
+    parser.add_argument("--base-port", type=int, default=30700)
+    args = parser.parse_args()
+    os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": tempfile.mkdtemp(prefix="omtx-sub-")}
+    from google.cloud import pubsub_v1
+
+    from omtx.cli.demo_data import CDK2_SEQUENCE, cdk2_ligands
+    from omtx.devstack.stack import Stack
+    from omtx.gcp import firestore_store as store
+    from omtx.gcp.clients import firestore_client, storage_client
+    from omtx.settings import get_settings
+
+    settings = get_settings()
+    stack = Stack(settings)
+    stack.up()
+    subscriber = pubsub_v1.SubscriberClient()
+    sub = subscriber.subscription_path(settings.project, f"bench-dispatched-{uuid.uuid4().hex[:6]}")
+    subscriber.create_subscription(name=sub, topic=f"projects/{settings.project}/topics/{settings.topic_dispatched}")
+    pool = cdk2_ligands(47)
+    ligands = [{"name": f"L{i:06d}", "smiles": pool[i % 47]["smiles"]} for i in range(args.ligands)]
+    submit_pgid = next(r.pid for r in stack.running() if r.name == "submit")
+
+    def first_dispatch(batch_id: str) -> float:
+        while True:
+            pulled = subscriber.pull(subscription=sub, max_messages=100, timeout=30)
+            for m in pulled.received_messages:
+                if m.message.attributes.get("batch_id") == batch_id:
+                    return m.message.publish_time.timestamp()
+
+    def jobs_exist(batch_id: str, total: int) -> float:
+        query = firestore_client().collection("batches").document(batch_id).collection("jobs")
+        while query.count().get()[0][0].value < total:
+            time.sleep(0.5)
+        return time.time()
+
+    try:
+        # JSON over HTTPS
+        body = {"model": "instant", "protein": {"sequence": CDK2_SEQUENCE}, "ligands": ligands}
+        started = time.time()
+        response = requests.post(f"{settings.api_base_url}/v1/batches", json=body, timeout=900)
+        accepted_at = time.time()
+        response.raise_for_status()
+        batch_id = response.json()["batch_id"]
+        dispatched_at = first_dispatch(batch_id)
+        all_jobs_at = jobs_exist(batch_id, args.ligands)
+        n = args.ligands
+        print(
+            f"JSON  {n} ligands: 202 after {accepted_at - started:.1f} s ({n / (accepted_at - started):,.0f} "
+            f"ligands/s end to end); all job documents {all_jobs_at - started:.1f} s; first dispatch "
+            f"{dispatched_at - accepted_at:+.1f} s after 202"
+        )
+
+        # CSV drop
+        csv_text = f"# protein: {CDK2_SEQUENCE}\n# model: instant\nname,smiles\n" + "\n".join(
+            f"{lig['name']},{lig['smiles']}" for lig in ligands
+        )
+        name = f"drops/bench-{uuid.uuid4().hex[:6]}.csv"
+        bucket = storage_client().bucket(settings.inputs_bucket)
+        started = time.time()
+        bucket.blob(name).upload_from_string(csv_text, content_type="text/csv")
+        result_blob = bucket.blob(name[:-4] + ".result.json")
+        while not result_blob.exists():
+            time.sleep(0.5)
+        result = json.loads(result_blob.download_as_bytes())
+        done_at = time.time()
+        drop_batch = result["batch_id"]
+        dispatched_at = first_dispatch(drop_batch)
+        print(
+            f"CSV   {n} ligands: result file after {done_at - started:.1f} s ({result['accepted']} accepted); "
+            f"first dispatch {dispatched_at - started:.1f} s after the upload"
+        )
+        print(f"submit service peak RSS {peak_rss_mib(submit_pgid):.0f} MiB (per process)")
+        assert store.get_batch(drop_batch) is not None
+    finally:
+        subscriber.delete_subscription(subscription=sub)
+        stack.down()
+
+
+if __name__ == "__main__":
+    main()
