@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ligands", type=int, default=100_000)
     parser.add_argument("--base-port", type=int, default=30700)
+    parser.add_argument("--paths", nargs="+", choices=["json", "csv"], default=["json", "csv"])
     args = parser.parse_args()
     os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": tempfile.mkdtemp(prefix="omtx-sub-")}
     from google.cloud import pubsub_v1
@@ -109,8 +110,8 @@ def main() -> None:
             f"first dispatch {first - started:.1f} s after the upload"
         )
 
-    on_fresh_stack(json_path)
-    on_fresh_stack(csv_path)
+    for path in args.paths:
+        on_fresh_stack({"json": json_path, "csv": csv_path}[path])
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ from omtx.settings import Settings
 
 # push subscription → (topic, service that receives it, path; None: the topic's path, which
 # functions-framework turns into the CloudEvent source)
+# A drop of 100,000 rows takes minutes to validate: its push waits up to the 600 s maximum,
+# so Pub/Sub does not redeliver it while it is still being handled.
+LONG_ACK_DEADLINE = {"submit-bucket-events": 600}
 PUSH_SUBSCRIPTIONS: dict[str, tuple[str, str, str | None]] = {
     "dispatch-submitted": ("topic_submitted", "dispatch", None),
     "complete-job-done": ("topic_job_done", "complete", None),
@@ -58,7 +61,7 @@ def provision(settings: Settings) -> None:
                 "name": subscriber.subscription_path(project, name),
                 "topic": publisher.topic_path(project, topic),
                 "push_config": {"push_endpoint": endpoint},
-                "ack_deadline_seconds": settings.push_ack_deadline_s,
+                "ack_deadline_seconds": LONG_ACK_DEADLINE.get(name, settings.push_ack_deadline_s),
                 "retry_policy": {
                     "minimum_backoff": duration_pb2.Duration(seconds=settings.push_min_backoff_s),
                     "maximum_backoff": duration_pb2.Duration(seconds=settings.push_max_backoff_s),

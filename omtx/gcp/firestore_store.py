@@ -239,14 +239,19 @@ def overdue_jobs(now: datetime, limit: int) -> list[tuple[Job, str]]:
     """Dispatched jobs whose deadline has passed, across batches, with their claim tokens (the
     update time they were read at: acting on one is guarded by it, so a report that lands
     meanwhile wins). Needs a collection-group index on (status, deadline) in production."""
-    query = (
+    query = _jobs_waiting(JobStatus.DISPATCHED, "deadline", now, limit)
+    return [(Job.model_validate(_fields(snap)), _token(snap.update_time)) for snap in query.stream()]
+
+
+def _jobs_waiting(status: JobStatus, since_field: str, before: datetime, limit: int) -> Any:
+    """Jobs of every batch in `status` whose `since_field` is earlier than `before`."""
+    return (
         firestore_client()
         .collection_group("jobs")
-        .where(filter=firestore.FieldFilter("status", "==", JobStatus.DISPATCHED.value))
-        .where(filter=firestore.FieldFilter("deadline", "<", now))
+        .where(filter=firestore.FieldFilter("status", "==", status.value))
+        .where(filter=firestore.FieldFilter(since_field, "<", before))
         .limit(limit)
     )
-    return [(Job.model_validate(_fields(snap)), _token(snap.update_time)) for snap in query.stream()]
 
 
 def requeue_job(job: Job, token: str, reason: str) -> bool:
@@ -258,13 +263,7 @@ def requeue_job(job: Job, token: str, reason: str) -> bool:
 def stale_queued_jobs(queued_before: datetime, limit: int) -> list[Job]:
     """Jobs still queued long after they were queued: their `submitted` message was lost (a
     publish that failed after the write, a message that went to the dead-letter topic)."""
-    query = (
-        firestore_client()
-        .collection_group("jobs")
-        .where(filter=firestore.FieldFilter("status", "==", JobStatus.QUEUED.value))
-        .where(filter=firestore.FieldFilter("queued_at", "<", queued_before))
-        .limit(limit)
-    )
+    query = _jobs_waiting(JobStatus.QUEUED, "queued_at", queued_before, limit)
     return [Job.model_validate(fields) for fields in _stream_fields(query)]
 
 
@@ -608,6 +607,11 @@ def claim_idempotency_key(tenant: str, key: str, fingerprint: str, batch_id: str
     if not _take_over(snap, claim):
         return seen
     return IdempotencyClaim(fingerprint=fingerprint, batch_id=batch_id, owned=True)
+
+
+def forget_idempotency_key(tenant: str, key: str) -> None:
+    _key_ref(tenant, key).delete()
+    metrics.count("firestore.writes")
 
 
 def finish_idempotency_key(tenant: str, key: str, outcome: dict[str, Any]) -> None:

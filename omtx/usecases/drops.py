@@ -12,7 +12,7 @@ from google.api_core import exceptions as gexc
 from pydantic import BaseModel, ValidationError
 
 from omtx import drops
-from omtx.errors import InputError
+from omtx.errors import Conflict, InputError, TransientError
 from omtx.gcp import storage
 from omtx.gcp.clients import storage_client
 from omtx.settings import get_settings
@@ -82,6 +82,9 @@ def _submit(event: Notification, source: str) -> dict[str, Any]:
         outcome = submit_batch(parsed.request, settings.tenant, idempotency_key=f"drop:{source}#{event.generation}")
     except InputError as exc:
         return {"status": "rejected", "error": str(exc), "errors": _with_lines(exc.details, parsed.lines)}
+    except Conflict:
+        # The same generation is being handled by an earlier delivery: it writes the result.
+        raise TransientError(f"{source}#{event.generation} is already being ingested") from None
     return {
         "status": "accepted",
         "batch_id": outcome.batch_id,

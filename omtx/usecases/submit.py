@@ -123,11 +123,11 @@ def fingerprint(request: BatchRequest) -> str:
 def submit_batch(
     request: BatchRequest, tenant: str, *, dry_run: bool = False, idempotency_key: str | None = None
 ) -> SubmitOutcome:
-    checked = validate(request)
-    if dry_run:
-        return _outcome(None, checked, dry_run=True)
-    if idempotency_key is None:
-        return _create(request, checked, tenant, new_batch_id())
+    if dry_run or idempotency_key is None:
+        checked = validate(request)
+        return _outcome(None, checked, dry_run=True) if dry_run else _create(request, checked, tenant, new_batch_id())
+    # The key is claimed before validation, so a retry that arrives while a large batch is still
+    # being validated answers at once instead of validating it all again.
     key_hash = fingerprint(request)
     claim = store.claim_idempotency_key(
         tenant, idempotency_key, key_hash, new_batch_id(), get_settings().idempotency_lease_s
@@ -138,6 +138,11 @@ def submit_batch(
         return SubmitOutcome.model_validate(claim.outcome).model_copy(update={"replayed": True})
     if not claim.owned:
         raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
+    try:
+        checked = validate(request)
+    except InputError:
+        store.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
+        raise
     outcome = _create(request, checked, tenant, claim.batch_id)
     store.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
     return outcome
