@@ -473,9 +473,12 @@ def _complete_in_transaction(event: JobDone) -> bool:
 # --- aggregate ----------------------------------------------------------------------------------
 
 
-def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
+def claim_finalization(batch_id: str, owner: str, lease_s: int) -> str | None:
     """Create-only claim with a lease: one finaliser wins however often the trigger fires.
-    An expired lease (a finaliser that died) can be taken over, guarded by its update time."""
+    An expired lease (a finaliser that died) can be taken over, guarded by its update time.
+    Returns the claim's token (its update time) to the winner, None to everyone else; the
+    winner's later writes to the claim are conditional on it, so a finaliser that outlived its
+    lease cannot undo the one that took over."""
     ref = _claim_ref(batch_id)
     now = utcnow()
     claim = {
@@ -485,30 +488,25 @@ def claim_finalization(batch_id: str, owner: str, lease_s: int) -> bool:
         "lease_until": now + timedelta(seconds=lease_s),
     }
     try:
-        ref.create(claim)
+        result = ref.create(claim)
         metrics.count("firestore.writes")
-        return True
+        return _token(result.update_time)
     except gexc.AlreadyExists:
         pass
     snap = ref.get()
     if not snap.exists:
-        return claim_finalization(batch_id, owner, lease_s)  # released in between: try again
+        return claim_finalization(batch_id, owner, lease_s)  # deleted in between: try again
     data = _fields(snap)
     if data.get("state") == "done" or data["lease_until"] > now:
-        return False
-    return _take_over(snap, claim)
+        return None
+    taken = _update_if_unchanged(snap.reference, claim, snap.update_time)
+    return _token(taken.update_time) if taken is not None else None
 
 
-def _take_over(snap: firestore.DocumentSnapshot, claim: dict[str, Any]) -> bool:
-    """Replace a claim whose lease expired, unless someone else changed it since `snap`."""
-    return _update_if_unchanged(snap.reference, claim, snap.update_time) is not None
-
-
-def release_finalization(batch_id: str) -> None:
+def release_finalization(batch_id: str, token: str) -> None:
     """Expire the lease rather than delete the claim: the next trigger or the reconciler (which
     looks for expired claims) takes over, even when the batch already shows a final status."""
-    _claim_ref(batch_id).update({"lease_until": utcnow()})
-    metrics.count("firestore.writes")
+    _update_if_unchanged(_claim_ref(batch_id), {"lease_until": utcnow()}, token)
 
 
 def stale_finalizations(now: datetime, limit: int) -> list[str]:
@@ -536,10 +534,10 @@ def finalize_batch(batch_id: str, status: BatchStatus, counts: Counts, results: 
     metrics.count("firestore.writes")
 
 
-def finish_finalization(batch_id: str) -> None:
-    """Called after batch-done is published: from here on every trigger is a no-op."""
-    _claim_ref(batch_id).update({"state": "done", "done_at": utcnow()})
-    metrics.count("firestore.writes")
+def finish_finalization(batch_id: str, token: str) -> None:
+    """Called after batch-done is published: from here on every trigger is a no-op. If another
+    finaliser took over meanwhile, it finishes instead (subscribers dedupe on the event id)."""
+    _update_if_unchanged(_claim_ref(batch_id), {"state": "done", "done_at": utcnow()}, token)
 
 
 def finalization_done(batch_id: str) -> bool:
@@ -604,7 +602,7 @@ def claim_idempotency_key(tenant: str, key: str, fingerprint: str, batch_id: str
     )
     if seen.fingerprint != fingerprint or data["state"] == "done" or data["lease_until"] > now:
         return seen
-    if not _take_over(snap, claim):
+    if _update_if_unchanged(snap.reference, claim, snap.update_time) is None:
         return seen
     return IdempotencyClaim(fingerprint=fingerprint, batch_id=batch_id, owned=True)
 

@@ -83,7 +83,8 @@ def finalize_if_complete(batch_id: str) -> Outcome:
         return Outcome.INCOMPLETE
     if batch.status.is_final and store.finalization_done(batch_id):
         return Outcome.ALREADY_FINAL
-    if not store.claim_finalization(batch_id, _OWNER, settings.finalize_lease_s):
+    token = store.claim_finalization(batch_id, _OWNER, settings.finalize_lease_s)
+    if token is None:
         return Outcome.CLAIMED_ELSEWHERE
     try:
         status = final_status(counts)
@@ -102,10 +103,10 @@ def finalize_if_complete(batch_id: str) -> Outcome:
             finished_at=utcnow(),
         )
         pubsub.publish(settings.topic_batch_done, [event])
-        store.finish_finalization(batch_id)
+        store.finish_finalization(batch_id, token)
     except Exception:
         # Let the next trigger (or the reconciler) take over instead of waiting out the lease.
-        store.release_finalization(batch_id)
+        store.release_finalization(batch_id, token)
         raise
     log.info("batch %s finalised: %s", batch_id, status.value, extra={"batch_id": batch_id})
     return Outcome.FINALIZED

@@ -52,8 +52,9 @@ def test_a_batch_whose_finaliser_died_is_finalised(settings, subscribe):
     batch_done = subscribe(settings.topic_batch_done)
     batch, jobs = seed_batch(2)
     # The finaliser claimed and died: its lease is expired and nothing else will fire.
-    assert store.claim_finalization(batch.batch_id, "dead-finaliser", lease_s=5)
-    store.release_finalization(batch.batch_id)
+    token = store.claim_finalization(batch.batch_id, "dead-finaliser", lease_s=5)
+    assert token is not None
+    store.release_finalization(batch.batch_id, token)
     for job in jobs:
         store.complete_job(JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded"))
     wait_for(lambda: final(batch.batch_id) or reconcile_once().batches_finalized, timeout_s=30)
@@ -70,3 +71,15 @@ def test_queued_jobs_whose_message_was_lost_are_dispatched(settings, monkeypatch
     assert reconcile_once().requeued_lost >= 3
     done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
     assert done.status == BatchStatus.COMPLETED
+
+
+def test_a_finaliser_that_outlived_its_lease_cannot_undo_the_new_owner(settings):
+    batch, _ = seed_batch(1)
+    old = store.claim_finalization(batch.batch_id, "slow-finaliser", lease_s=5)
+    store.release_finalization(batch.batch_id, old)  # its lease expires
+    new = store.claim_finalization(batch.batch_id, "new-finaliser", lease_s=300)
+    assert old and new and new != old
+    store.release_finalization(batch.batch_id, old)  # the slow one fails late: must not expire the new lease
+    assert store.claim_finalization(batch.batch_id, "third", lease_s=300) is None
+    store.finish_finalization(batch.batch_id, new)
+    assert store.finalization_done(batch.batch_id)
