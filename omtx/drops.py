@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from omtx.domain import BatchRequest
+from omtx.errors import InputError
 
 # Most specific first: when a file has several, the earlier alias wins.
 SMILES_COLUMNS = (
@@ -165,7 +166,7 @@ def _parse(text: str) -> ParsedDrop:
     try:
         return ParsedDrop(BatchRequest.model_validate(request), lines_of)
     except ValidationError as exc:
-        raise DropError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20])) from None
+        raise DropError(InputError.from_validation("", exc).summary()) from None
 
 
 def _pick(columns: list[str], aliases: tuple[str, ...]) -> int | None:

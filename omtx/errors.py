@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class OmtxError(Exception):
     """Base of every error this package raises on purpose."""
@@ -23,6 +25,16 @@ class InputError(OmtxError):
     def __init__(self, message: str, details: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.details = details
+
+    @classmethod
+    def from_validation(cls, message: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> InputError:
+        """Every pydantic error of `exc`, located under `prefix` (e.g. ("params",))."""
+        details = [{"loc": [*prefix, *e["loc"]], "msg": e["msg"], "input": e.get("input")} for e in exc.errors()]
+        return cls(message, details)
+
+    def summary(self, limit: int = 20) -> str:
+        """The problems on one line, for a log or a result file."""
+        return "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in self.details[:limit])
 
 
 class NotFound(OmtxError):

@@ -134,8 +134,7 @@ def _body(request: flask.Request, model: type[M]) -> M:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        details = [{"loc": list(e["loc"]), "msg": e["msg"], "input": e.get("input")} for e in exc.errors()]
-        raise InputError("the request has invalid input", details) from None
+        raise InputError.from_validation("the request has invalid input", exc) from None
 
 
 def _flag(request: flask.Request, name: str) -> bool:

@@ -62,10 +62,7 @@ def parse_params(spec: ModelSpec, params: dict[str, Any]) -> BaseModel:
     try:
         return spec.params.model_validate(params)
     except ValidationError as exc:
-        details = [
-            {"loc": ["params", *err["loc"]], "msg": err["msg"], "input": err.get("input")} for err in exc.errors()
-        ]
-        raise InputError("invalid model parameters", details) from exc
+        raise InputError.from_validation("invalid model parameters", exc, ("params",)) from exc
 
 
 @cache
