@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omtx import __version__
 from omtx.domain import ProteinIn, utcnow
 from omtx.events import JobDone, JobsDone
-from omtx.predictors.base import LigandTask, ModelSpec, Prediction, PredictionFailed, Predictor
+from omtx.predictors.base import ChunkPredictor, LigandTask, ModelSpec, Prediction, PredictionFailed, Predictor
 from omtx.predictors.registry import get_model, load_predictor
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,15 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
     reporter = Reporter(order.batch_id)
+    outcomes = (
+        run_chunk(predictor, order, params)
+        if isinstance(predictor, ChunkPredictor)
+        else (run_one(predictor, order, task, params) for task in order.ligands)
+    )
     try:
         with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
             futures = []
-            for task in order.ligands:
-                outcome = run_one(predictor, order, task, params)
+            for outcome in outcomes:
                 future = pool.submit(store_outputs, order, spec, params, outcome)
                 future.add_done_callback(reporter.add)
                 futures.append(future)
@@ -86,6 +91,42 @@ def run_one(predictor: Predictor, order: WorkOrder, task: LigandTask, params: Ba
         started_at=started_at,
         duration_s=round(time.perf_counter() - clock, 4),
     )
+
+
+def run_chunk(predictor: ChunkPredictor, order: WorkOrder, params: BaseModel) -> Iterator[LigandOutcome]:
+    """Outcomes of a chunk-level model, one per ligand of the order whatever the model yields:
+    a ligand it yields twice or not at all cannot be counted twice or lost."""
+    waiting = {task.job_id: task for task in order.ligands}
+    started_at = utcnow()
+    clock = time.perf_counter()
+    error: str | None = None
+    trace = ""
+    try:
+        for task, result in predictor.predict_chunk(order.protein, order.ligands, params):
+            if waiting.pop(task.job_id, None) is None:
+                continue
+            duration = round(time.perf_counter() - clock, 4)
+            failed = isinstance(result, PredictionFailed)
+            yield LigandOutcome(
+                task=task,
+                prediction=None if failed else result,
+                error=str(result) if failed else None,
+                trace="",
+                started_at=started_at,
+                duration_s=duration,
+            )
+            started_at, clock = utcnow(), time.perf_counter()
+    except Exception as exc:  # the tool crashed: every ligand it had not finished fails with why
+        error, trace = f"model error: {type(exc).__name__}: {exc}", traceback.format_exc()
+    for task in waiting.values():
+        yield LigandOutcome(
+            task=task,
+            prediction=None,
+            error=error or "model error: the model finished without an outcome for this ligand",
+            trace=trace,
+            started_at=started_at,
+            duration_s=round(time.perf_counter() - clock, 4),
+        )
 
 
 class Reporter:

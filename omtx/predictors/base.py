@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -38,7 +39,21 @@ class PredictionFailed(Exception):
 
 
 class Predictor(Protocol):
+    """A model that predicts one ligand at a time; the worker calls it once per ligand."""
+
     def predict(self, protein: ProteinIn, ligand: LigandTask, params: BaseModel) -> Prediction: ...
+
+
+@runtime_checkable
+class ChunkPredictor(Protocol):
+    """A model that runs a whole chunk at once (one `boltz predict` over a directory, one
+    `run_inference` loop with a shared MSA). It yields each ligand as soon as its outcome is
+    known, a Prediction or the PredictionFailed that explains it; a ligand it never yields is
+    failed by the worker ("no outcome"), so a silent tool cannot lose a job."""
+
+    def predict_chunk(
+        self, protein: ProteinIn, ligands: Sequence[LigandTask], params: BaseModel
+    ) -> Iterator[tuple[LigandTask, Prediction | PredictionFailed]]: ...
 
 
 @dataclass(frozen=True)
@@ -77,3 +92,6 @@ class ModelSpec:
     higher_is_better: bool
     limits: Limits = Limits()
     cost: CostModel = CostModel(seconds_per_ligand=0.1)
+    # What the Modal executor spawns: a function name, or "Class.method" for an @app.cls whose
+    # container keeps the model loaded between calls.
+    modal_target: str = "run_cpu_work_order"

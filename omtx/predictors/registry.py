@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from omtx.errors import InputError
-from omtx.predictors.base import CostModel, Limits, ModelSpec, Predictor
+from omtx.predictors.base import ChunkPredictor, CostModel, Limits, ModelSpec, Predictor
 from omtx.predictors.instant import InstantParams
 from omtx.predictors.rdkit_props import RdkitPropsParams
 
@@ -66,8 +66,8 @@ def parse_params(spec: ModelSpec, params: dict[str, Any]) -> BaseModel:
 
 
 @cache
-def load_predictor(name: str) -> Predictor:
+def load_predictor(name: str) -> Predictor | ChunkPredictor:
     module, _, attr = get_model(name).predictor.partition(":")
     factory = getattr(importlib.import_module(module), attr)
-    predictor: Predictor = factory()
+    predictor: Predictor | ChunkPredictor = factory()
     return predictor
