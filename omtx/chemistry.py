@@ -19,6 +19,8 @@ from omtx.predictors.base import Limits
 RDLogger.DisableLog("rdApp.*")
 
 _largest_fragment = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
+# What counter-ions and solvents are made of; anything else in a dropped fragment is refused.
+SALT_ELEMENTS = frozenset({"H", "C", "N", "O", "S", "P", "F", "Cl", "Br", "I", "Si", "Li", "Na", "K", "Mg", "Ca"})
 
 
 class LigandRejected(ValueError):
@@ -42,9 +44,17 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
     if mol.GetNumHeavyAtoms() == 0:
         raise LigandRejected("molecule has no heavy atoms")
     warnings: list[str] = []
-    fragments = Chem.GetMolFrags(mol)
+    fragments = Chem.GetMolFrags(mol, asMols=True)
     if len(fragments) > 1:
-        mol = _largest_fragment.choose(mol)
+        kept = _largest_fragment.choose(mol)
+        kept_smiles = Chem.MolToSmiles(kept)
+        dropped = {atom.GetSymbol() for f in fragments if Chem.MolToSmiles(f) != kept_smiles for atom in f.GetAtoms()}
+        if unusual := sorted(dropped - SALT_ELEMENTS):
+            # ferrocene, zinc pyrithione, gadoterate: the "salt" is the point of the molecule
+            raise LigandRejected(
+                f"would drop a component containing {', '.join(unusual)}; submit the intended molecule alone"
+            )
+        mol = kept
         warnings.append(f"kept the largest of {len(fragments)} fragments (salts/solvents removed)")
     return mol, warnings
 
@@ -57,6 +67,7 @@ class Molecule:
     inchikey: str
     heavy_atoms: int
     warnings: tuple[str, ...]
+    elements: frozenset[str]
 
 
 def describe(smiles: str) -> Molecule | str:
@@ -65,7 +76,13 @@ def describe(smiles: str) -> Molecule | str:
         mol, warnings = parse_smiles(smiles)
     except LigandRejected as exc:
         return str(exc)
-    return Molecule(Chem.MolToSmiles(mol), Chem.MolToInchiKey(mol), mol.GetNumHeavyAtoms(), tuple(warnings))
+    return Molecule(
+        Chem.MolToSmiles(mol),
+        Chem.MolToInchiKey(mol),
+        mol.GetNumHeavyAtoms(),
+        tuple(warnings),
+        frozenset(atom.GetSymbol() for atom in mol.GetAtoms()),
+    )
 
 
 PARALLEL_FROM = 2_000  # below this, starting a pool costs more than it saves
@@ -116,6 +133,15 @@ def validate_ligands(
                 {
                     "loc": ["ligands", index, "smiles"],
                     "msg": f"{heavy} heavy atoms; this model accepts at most {limits.max_heavy_atoms}",
+                    "input": item.smiles,
+                }
+            )
+            continue
+        if limits.allowed_elements is not None and (bad := sorted(molecule.elements - limits.allowed_elements)):
+            errors.append(
+                {
+                    "loc": ["ligands", index, "smiles"],
+                    "msg": f"element(s) {', '.join(bad)} cannot be handled by this model",
                     "input": item.smiles,
                 }
             )

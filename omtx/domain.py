@@ -59,6 +59,12 @@ class ProteinIn(BaseModel):
 
     id: str = Field("A", min_length=1, max_length=64)
     sequence: str = Field(min_length=1)
+    structure: str | None = Field(
+        None,
+        max_length=20_000_000,
+        description="PDB or mmCIF text, or a gs:// URI, for models that need a structure (docking). "
+        "Stored in Cloud Storage at submit; the batch keeps its gs:// URI.",
+    )
 
     @field_validator("sequence")
     @classmethod

@@ -64,6 +64,7 @@ class Limits:
     protein_max_length: int = 2_000
     max_heavy_atoms: int | None = None
     warn_heavy_atoms: int | None = None  # above this: accepted, with a warning
+    allowed_elements: frozenset[str] | None = None  # None: whatever RDKit accepts
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,7 @@ class ModelSpec:
     # What the Modal executor spawns: a function name, or "Class.method" for an @app.cls whose
     # container keeps the model loaded between calls.
     modal_target: str = "run_cpu_work_order"
+    # docks into a receptor: the request must carry protein.structure, and this "module:function"
+    # (protein, params) -> problem or None checks it at submit
+    needs_structure: bool = False
+    check_structure: str | None = None

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from omtx.errors import InputError
+from omtx.predictors import vina
 from omtx.predictors.base import ChunkPredictor, CostModel, Limits, ModelSpec, Predictor
 from omtx.predictors.instant import InstantParams
 from omtx.predictors.rdkit_props import RdkitPropsParams
@@ -43,6 +44,7 @@ MODELS: dict[str, ModelSpec] = {
             limits=Limits(),
             cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
         ),
+        vina.SPEC,
     )
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from omtx.chemistry import validate_ligands
-from omtx.domain import Batch, BatchRequest, BatchStatus, Job, Ligand
+from omtx.docking.receptor import is_mmcif
+from omtx.domain import Batch, BatchRequest, BatchStatus, Job, Ligand, ProteinIn
 from omtx.errors import Conflict, InputError
 from omtx.events import JobsSubmitted
 from omtx.gcp import firestore_store as store
@@ -89,11 +91,36 @@ def validate(request: BatchRequest) -> Validated:
                 }
             ],
         )
+    if spec.needs_structure:
+        check_structure(spec, request.protein, params)
     ligands, rejected = validate_ligands(request.ligands, limits)
     if rejected and (request.on_invalid == "reject" or not ligands):
         why = "the batch has invalid input" if ligands else "no valid ligand in the batch"
         raise InputError(why, rejected)
     return Validated(spec=spec, params=params, ligands=ligands, rejected=rejected)
+
+
+def check_structure(spec: ModelSpec, protein: ProteinIn, params: BaseModel) -> None:
+    """A docking model's receptor is prepared once here, so a structure that cannot be docked
+    into is a 422 naming the residues, not N failed jobs."""
+    loc = ["protein", "structure"]
+    if not protein.structure:
+        raise InputError(
+            "the batch has invalid input",
+            [
+                {
+                    "loc": loc,
+                    "msg": f"{spec.name} docks into a receptor: give PDB or mmCIF text, or a gs:// URI",
+                    "input": None,
+                }
+            ],
+        )
+    if spec.check_structure is None:
+        return
+    module, _, attr = spec.check_structure.partition(":")
+    problem: str | None = getattr(importlib.import_module(module), attr)(protein, params)
+    if problem is not None:
+        raise InputError("the batch has invalid input", [{"loc": loc, "msg": problem, "input": None}])
 
 
 def estimate(spec: ModelSpec, jobs: int) -> Estimate:
@@ -184,6 +211,16 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         },
         create_only=True,
     )
+    protein = request.protein
+    if protein.structure and not protein.structure.startswith("gs://"):
+        # Content-addressed: every batch on the same receptor shares one object, and the batch
+        # document stays small however large the structure is.
+        digest = hashlib.sha256(protein.structure.encode()).hexdigest()
+        suffix = "cif" if is_mmcif(protein.structure) else "pdb"
+        uri = storage.put_bytes(
+            settings.inputs_bucket, f"structures/{digest}.{suffix}", protein.structure.encode(), "chemical/x-pdb"
+        )
+        protein = protein.model_copy(update={"structure": uri})
     batch = Batch(
         batch_id=batch_id,
         tenant=tenant,
@@ -191,7 +228,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         model=spec.name,
         model_version=spec.version,
         params=params_doc,
-        protein=request.protein,
+        protein=protein,
         labels=request.labels,
         total=len(ligands),
         rejected=len(checked.rejected),
