@@ -164,7 +164,9 @@ def results(
 def _print_results(body: dict[str, Any], top: int) -> None:
     jobs = body["jobs"]
     metrics = [
-        k for k in ("qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass") if any(k in j["metrics"] for j in jobs)
+        k
+        for k in ("vina_score", "fits_box", "dock_seconds", "qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass")
+        if any(k in j["metrics"] for j in jobs)
     ]
     if not metrics and jobs:
         metrics = [k for k, v in jobs[0]["metrics"].items() if isinstance(v, int | float)][:6]
@@ -193,11 +195,19 @@ def _fmt(value: Any) -> str:
 
 
 @app.command()
-def demo(ligands: int = typer.Option(20, min=1, max=47, help="How many CDK2 ligands to screen")) -> None:
-    """Bring the stack up, screen CDK2 ligands end to end, show the results and the batch-done event."""
+def demo(
+    screen: str = typer.Option("docking", help="docking: Vina into 1S2G; properties: RDKit on CDK2 ligands"),
+    ligands: int = typer.Option(20, min=1, max=47, help="How many ligands to screen (docking: at most 20)"),
+) -> None:
+    """Bring the stack up, run a screen end to end, show the results and the batch-done event."""
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped package
 
-    from omtx.cli.demo_data import demo_request
+    from omtx.cli.demo_data import demo_request, docking_request
+
+    if screen not in ("docking", "properties"):
+        raise typer.BadParameter("choose docking or properties", param_hint="--screen")
+    request = docking_request(min(ligands, 20)) if screen == "docking" else demo_request(ligands)
+    order_by = "vina_score" if screen == "docking" else "-qed"
     from omtx.devstack.stack import Stack
 
     settings = get_settings()
@@ -208,9 +218,9 @@ def demo(ligands: int = typer.Option(20, min=1, max=47, help="How many CDK2 liga
     sub = subscriber.subscription_path(settings.project, f"demo-batch-done-{uuid.uuid4().hex[:8]}")
     subscriber.create_subscription(name=sub, topic=f"projects/{settings.project}/topics/{settings.topic_batch_done}")
     try:
-        batch_id = _submit(demo_request(ligands))
+        batch_id = _submit(request)
         _watch(batch_id)
-        _print_results(_client().results(batch_id, limit=10, order_by="-qed"), top=10)
+        _print_results(_client().results(batch_id, limit=10, order_by=order_by), top=10)
         events = _pull_batch_done(subscriber, sub, batch_id)
     finally:
         subscriber.delete_subscription(subscription=sub)

@@ -32,7 +32,7 @@ class Receptor:
 
 def is_mmcif(text: str) -> bool:
     head = text.lstrip()[:200]
-    return head.startswith("data_") or "\nloop_" in head or head.startswith("#")
+    return head.startswith(("data_", "#")) or "\nloop_" in head
 
 
 def to_pdb_text(text: str) -> str:

@@ -1,0 +1,252 @@
+"""`rfantibody`: de novo antibody and nanobody design with RosettaCommons/RFantibody on a GPU.
+
+RFantibody designs binders, it does not score a ligand. In this platform's batch model one job is
+one design run against the batch's protein: the target structure comes in `protein.structure` (PDB
+text, or the gs:// URI submit stored it under), and the job's parameters say the framework,
+epitope hotspots, CDR loop lengths and how many designs. The job's ligand row only numbers the run
+(its index offsets the design tags and seeds); its SMILES is not read. A job runs the three steps
+of the published pipeline, each a CLI of the repository reading the Quiver the previous one wrote:
+
+    rfdiffusion → 1_rfdiffusion.qv → proteinmpnn → 2_proteinmpnn.qv → rf2 → 3_rf2.qv
+
+then reads RF2's per-design scores, applies the README's design filters and records them per
+design. Every step loads its model itself (the tools have no in-process API), so a container keeps
+the weights on its Volume and in the page cache, not in GPU memory.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from omtx.domain import ProteinIn
+from omtx.predictors.base import CostModel, LigandTask, Limits, ModelSpec, Prediction, PredictionFailed
+from omtx.predictors.rfantibody_commands import (
+    RFANTIBODY_COMMIT,
+    RFANTIBODY_REPO,
+    Install,
+    Layout,
+    proteinmpnn_command,
+    rf2_command,
+    rfdiffusion_command,
+    tool_env,
+)
+from omtx.predictors.rfantibody_filters import filter_definition
+from omtx.predictors.rfantibody_inputs import InputProblem, check_target
+from omtx.predictors.rfantibody_outputs import (
+    OutputProblem,
+    QuiverEntry,
+    error_line,
+    known_error,
+    mpnn_failures,
+    parse_quiver,
+)
+from omtx.predictors.rfantibody_params import RfantibodyParams
+from omtx.predictors.rfantibody_results import Designs, best_row, design_rows, designs_csv, summary_metrics
+
+__all__ = ["SPEC", "RFAntibody", "RfantibodyParams", "StepRun", "check_structure", "create", "subprocess_runner"]
+
+# CUDA 11.8 / torch 2.3 / a DGL cu118 wheel: A100 (sm_80) is what those builds surely support.
+GPU = "A100-80GB"
+LOG_TAIL = 256 * 1024  # what of the tools' output is kept as the job's log
+
+
+@dataclass(frozen=True)
+class StepRun:
+    returncode: int
+    output: str  # stdout and stderr, interleaved
+    timed_out: bool = False
+
+
+class Runner(Protocol):
+    def __call__(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float) -> StepRun: ...
+
+
+def subprocess_runner(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float) -> StepRun:
+    """Runs one CLI in its own process group: the wrappers start the real script as a child,
+    which a timeout must kill too."""
+    import os
+    import signal
+    import subprocess
+
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return StepRun(127, f"{argv[0]}: {exc}")
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return StepRun(process.returncode, output or "", timed_out=True)
+    return StepRun(process.returncode, output or "")
+
+
+def load_structure(source: str) -> str:
+    """The target's text, from the request or from Cloud Storage when submit stored it there."""
+    if source.startswith("gs://"):
+        from omtx.gcp import storage
+
+        return storage.get_bytes(source).decode()
+    return source
+
+
+class RFAntibody:
+    def __init__(
+        self, runner: Runner | None = None, install: Install | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
+        import os
+
+        base = dict(os.environ if env is None else env)
+        self.install = install if install is not None else Install.from_env(base)
+        self.runner: Runner = runner if runner is not None else subprocess_runner
+        self.env = tool_env(self.install, base)
+
+    def predict(self, protein: ProteinIn, ligand: LigandTask, params: BaseModel) -> Prediction:
+        assert isinstance(params, RfantibodyParams)
+        if not protein.structure:
+            raise PredictionFailed("rfantibody needs the target structure (protein.structure: PDB text or gs:// URI)")
+        target = load_structure(protein.structure)
+        try:
+            check_target(target, params.hotspot_list)
+        except InputProblem as exc:
+            raise PredictionFailed(f"target: {exc}") from None
+        with tempfile.TemporaryDirectory(prefix="omtx-rfantibody-") as tmp:
+            layout = Layout(Path(tmp))
+            layout.target.parent.mkdir(parents=True)
+            layout.target.write_text(target)
+            if params.framework_pdb is not None:
+                layout.framework.write_text(params.framework_pdb)
+                framework = layout.framework
+            else:
+                framework = self.install.framework(params.framework)
+            return self._run(layout, framework, ligand, params)
+
+    def _run(self, layout: Layout, framework: Path, ligand: LigandTask, params: RfantibodyParams) -> Prediction:
+        # The job's index numbers its designs, so a campaign's jobs write distinct tags and seeds.
+        first = ligand.index * params.num_designs
+        steps = (
+            ("rfdiffusion", rfdiffusion_command(params, self.install, layout, framework, first), layout.backbones),
+            ("proteinmpnn", proteinmpnn_command(params, self.install, layout), layout.sequences),
+            ("rf2", rf2_command(params, self.install, layout), layout.predictions),
+        )
+        deadline = time.monotonic() + params.timeout_s
+        log: list[str] = []
+        quivers: list[list[QuiverEntry]] = []
+        mpnn_failed: dict[str, str] = {}
+        for name, argv, output in steps:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PredictionFailed(f"{name} not started: the job's {params.timeout_s} s budget is spent")
+            started = time.monotonic()
+            run = self.runner(argv, cwd=layout.workdir, env=self.env, timeout_s=left)
+            took = time.monotonic() - started
+            log.append(f"$ {' '.join(argv)}\n{run.output}\n[{name}: exit {run.returncode}, {took:.1f} s]\n")
+            if name == "proteinmpnn":
+                mpnn_failed = mpnn_failures(run.output)
+            entries = step_outcome(name, run, output, params.timeout_s)
+            quivers.append(entries)
+        designs = design_rows(quivers[0], quivers[1], quivers[2], params, mpnn_failed)
+        return prediction(designs, params, "".join(log)[-LOG_TAIL:])
+
+
+def step_outcome(name: str, run: StepRun, output: Path, budget_s: int) -> list[QuiverEntry]:
+    """The entries a step wrote, or PredictionFailed saying why there are none to go on with."""
+    if run.timed_out:
+        raise PredictionFailed(f"{name} timed out (the job's budget is {budget_s} s)")
+    reason = known_error(run.output)
+    if reason is not None:
+        raise PredictionFailed(f"{name}: {reason}: {error_line(run.output)}")
+    if run.returncode != 0:
+        raise PredictionFailed(f"{name} exited with status {run.returncode}: {error_line(run.output)}")
+    # ProteinMPNN exits 0 when every backbone failed; its Quiver is then never created.
+    failures = mpnn_failures(run.output)
+    why = f" (every backbone failed, e.g. {next(iter(failures.values()))})" if failures else ""
+    if not output.exists():
+        raise PredictionFailed(f"{name} exited 0 but wrote no {output.name}{why}")
+    try:
+        entries = parse_quiver(output.read_text(errors="replace"))
+    except OutputProblem as exc:
+        raise PredictionFailed(f"{name} wrote an unreadable {output.name}: {exc}") from None
+    if not entries:
+        raise PredictionFailed(f"{name} wrote no designs to {output.name}{why}")
+    return entries
+
+
+def prediction(designs: Designs, params: RfantibodyParams, log: str) -> Prediction:
+    if not any(r["status"] == "predicted" for r in designs.rows):
+        raise PredictionFailed("RF2 reported no scores for any design")
+    best = best_row(designs.rows)
+    keep = {
+        "all": set(designs.structures),
+        "passing": {r["tag"] for r in designs.rows if r["passes_filters"]},
+        "best": set(),
+    }[params.return_structures]
+    if best is not None:
+        keep.add(best["tag"])
+    files: dict[str, tuple[bytes, str]] = {"designs.csv": (designs_csv(designs.rows).encode(), "text/csv")}
+    for tag in sorted(keep):
+        files[f"{tag}.pdb"] = (designs.structures[tag].encode(), "chemical/x-pdb")
+    raw: dict[str, Any] = {
+        "tool": {"repository": RFANTIBODY_REPO, "commit": RFANTIBODY_COMMIT},
+        "filters": filter_definition(params),
+        "designs": designs.rows,
+        "mpnn_failed_backbones": designs.mpnn_failed,
+    }
+    # fail here, not in the worker's json.dumps, if a value ever is not JSON
+    json.dumps(raw, allow_nan=False)
+    return Prediction(metrics=summary_metrics(designs, params), files=files, raw=raw, log=log)
+
+
+def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:
+    """Submit-time check of the target against the hotspots, so a typo is a 422, not a GPU job."""
+    assert isinstance(params, RfantibodyParams) and protein.structure is not None
+    try:
+        check_target(load_structure(protein.structure), params.hotspot_list)
+    except InputProblem as exc:
+        return str(exc)
+    return None
+
+
+def create() -> RFAntibody:
+    return RFAntibody()
+
+
+SPEC = ModelSpec(
+    name="rfantibody",
+    version=f"rfantibody-{RFANTIBODY_COMMIT[:7]}",
+    description="RFantibody antibody/nanobody design: RFdiffusion → ProteinMPNN → RF2, README design filters",
+    params=RfantibodyParams,
+    # one design run per call: the three tools load their weights per run whatever the chunk
+    chunk_size=1,
+    hardware=GPU,
+    predictor="omtx.predictors.rfantibody:create",
+    primary_metric="best_interaction_pae",
+    higher_is_better=False,
+    # the protein is the target; RFdiffusion and RF2 grow as O(N²) (README): truncate it
+    limits=Limits(protein_min_length=10, protein_max_length=1_000),
+    # Not measured: MODELS.md has no RFantibody timings. Assumed for the default job (10 backbones,
+    # 4 sequences each) on an A100: ~60 s per RFdiffusion design at T=50, ~15 s per RF2
+    # prediction at 10 recycles; start-up: container plus three model loads. A100-80GB at
+    # $0.000694/s (MODELS.md D.5, third-party figure).
+    cost=CostModel(seconds_per_ligand=1200.0, startup_s=120.0, hardware=GPU, usd_per_second=0.000694),
+    modal_target="RFAntibody.run",
+    needs_structure=True,
+    check_structure="omtx.predictors.rfantibody:check_structure",
+)
