@@ -25,9 +25,11 @@ def poses_sdf(poses: Sequence[Chem.Mol], scores: Sequence[float], name: str) -> 
     writer = Chem.SDWriter(buffer)
     for rank, (pose, score) in enumerate(zip(poses, scores, strict=False), start=1):
         record = Chem.Mol(pose)
+        for prop in record.GetPropNames():  # meeko's bookkeeping (is_sidechain, …) is not for users
+            record.ClearProp(prop)
         record.SetProp("_Name", f"{name} pose {rank}")
-        record.SetIntProp("rank", rank)
-        record.SetDoubleProp("vina_score_kcal_mol", round(score, 3))
+        record.SetProp("rank", str(rank))
+        record.SetProp("vina_score_kcal_mol", f"{score:.3f}")
         writer.write(record)
     writer.close()
     return buffer.getvalue()

@@ -17,6 +17,7 @@ the weights on its Volume and in the page cache, not in GPU memory.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -72,7 +73,6 @@ class Runner(Protocol):
 def subprocess_runner(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], timeout_s: float) -> StepRun:
     """Runs one CLI in its own process group: the wrappers start the real script as a child,
     which a timeout must kill too."""
-    import os
     import signal
     import subprocess
 
@@ -111,8 +111,6 @@ class RFAntibody:
     def __init__(
         self, runner: Runner | None = None, install: Install | None = None, env: Mapping[str, str] | None = None
     ) -> None:
-        import os
-
         base = dict(os.environ if env is None else env)
         self.install = install if install is not None else Install.from_env(base)
         self.runner: Runner = runner if runner is not None else subprocess_runner
@@ -148,6 +146,7 @@ class RFAntibody:
         )
         deadline = time.monotonic() + params.timeout_s
         log: list[str] = []
+        timings: list[dict[str, Any]] = []
         quivers: list[list[QuiverEntry]] = []
         mpnn_failed: dict[str, str] = {}
         for name, argv, output in steps:
@@ -158,12 +157,13 @@ class RFAntibody:
             run = self.runner(argv, cwd=layout.workdir, env=self.env, timeout_s=left)
             took = time.monotonic() - started
             log.append(f"$ {' '.join(argv)}\n{run.output}\n[{name}: exit {run.returncode}, {took:.1f} s]\n")
+            timings.append({"step": name, "seconds": round(took, 3), "exit": run.returncode})
             if name == "proteinmpnn":
                 mpnn_failed = mpnn_failures(run.output)
             entries = step_outcome(name, run, output, params.timeout_s)
             quivers.append(entries)
         designs = design_rows(quivers[0], quivers[1], quivers[2], params, mpnn_failed)
-        return prediction(designs, params, "".join(log)[-LOG_TAIL:])
+        return prediction(designs, params, "".join(log)[-LOG_TAIL:], timings)
 
 
 def step_outcome(name: str, run: StepRun, output: Path, budget_s: int) -> list[QuiverEntry]:
@@ -189,7 +189,7 @@ def step_outcome(name: str, run: StepRun, output: Path, budget_s: int) -> list[Q
     return entries
 
 
-def prediction(designs: Designs, params: RfantibodyParams, log: str) -> Prediction:
+def prediction(designs: Designs, params: RfantibodyParams, log: str, timings: list[dict[str, Any]]) -> Prediction:
     if not any(r["status"] == "predicted" for r in designs.rows):
         raise PredictionFailed("RF2 reported no scores for any design")
     best = best_row(designs.rows)
@@ -208,6 +208,8 @@ def prediction(designs: Designs, params: RfantibodyParams, log: str) -> Predicti
         "filters": filter_definition(params),
         "designs": designs.rows,
         "mpnn_failed_backbones": designs.mpnn_failed,
+        # measured per step: what the cost model's assumed figures should be replaced with
+        "steps": timings,
     }
     # fail here, not in the worker's json.dumps, if a value ever is not JSON
     json.dumps(raw, allow_nan=False)

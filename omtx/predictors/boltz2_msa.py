@@ -1,0 +1,102 @@
+"""One MSA per protein, computed once and cached in Cloud Storage by sequence hash, so every later
+chunk and batch of the same protein reuses it (research/MODELS.md A.3, B.3).
+
+The caching rule is pure (`cached_msa` over a `MsaStore` and a compute function); the store
+that talks to Cloud Storage and the compute that calls the ColabFold server are thin. Chai-1
+uses the same rule with its own file format (`omtx.predictors.chai1_msa`)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+# Objects live under this prefix of the results bucket: <prefix><model>/<source>/<sha256>.<ext>
+MSA_PREFIX = "msa-cache/"
+COLABFOLD_URL = "https://api.colabfold.com"
+
+
+class MsaStore(Protocol):
+    """Where computed MSAs are kept, by object name."""
+
+    def get(self, name: str) -> bytes | None: ...
+
+    def put(self, name: str, data: bytes) -> str: ...
+
+
+def sequence_sha256(sequence: str) -> str:
+    """The cache key; upper-cased because Chai-1 names its MSA files the same way."""
+    return hashlib.sha256(sequence.upper().encode()).hexdigest()
+
+
+def cached_msa(
+    sequence: str,
+    store: MsaStore,
+    compute: Callable[[str], bytes],
+    *,
+    name: str,
+    valid: Callable[[bytes, str], bool],
+) -> bytes:
+    """The MSA of `sequence`: the stored one when it is valid for this sequence, else a fresh
+    one, stored before it is returned. A corrupt or foreign object is replaced, not trusted."""
+    stored = store.get(name)
+    if stored is not None:
+        if valid(stored, sequence):
+            return stored
+        log.warning("cached MSA %s does not match its sequence; recomputing", name)
+    data = compute(sequence)
+    if not valid(data, sequence):
+        raise ValueError(f"the MSA computed for {name} does not start with its query sequence")
+    store.put(name, data)
+    return data
+
+
+def a3m_query(a3m: bytes) -> str | None:
+    """The first sequence of an A3M text: the query the alignment was built for."""
+    for raw in a3m.decode(errors="replace").replace("\x00", "").splitlines():
+        line = raw.strip()
+        if line and not line.startswith((">", "#")):
+            return line.upper()
+    return None
+
+
+def a3m_matches(a3m: bytes, sequence: str) -> bool:
+    return a3m_query(a3m) == sequence.upper()
+
+
+def a3m_depth(a3m: bytes) -> int:
+    """Number of aligned sequences, query included (ColabFold repeats the query per database)."""
+    return sum(1 for line in a3m.decode(errors="replace").splitlines() if line.startswith(">"))
+
+
+def boltz2_msa_name(sequence: str) -> str:
+    return f"boltz2/colabfold/{sequence_sha256(sequence)}.a3m"
+
+
+def boltz2_msa(sequence: str, store: MsaStore, compute: Callable[[str], bytes]) -> bytes:
+    """The ColabFold A3M that every Boltz-2 YAML of this protein points at."""
+    return cached_msa(sequence, store, compute, name=boltz2_msa_name(sequence), valid=a3m_matches)
+
+
+class GcsMsaStore:
+    """MSAs in the results bucket. An existence check, then a download: two requests, so the
+    Google client's NotFound never has to be imported here."""
+
+    def __init__(self, bucket: str, prefix: str = MSA_PREFIX) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def get(self, name: str) -> bytes | None:
+        from omtx.gcp import storage
+
+        uri = storage.gcs_uri(self.bucket, self.prefix + name)
+        return storage.get_bytes(uri) if storage.exists(uri) else None
+
+    def put(self, name: str, data: bytes) -> str:
+        from omtx.gcp import storage
+
+        # Overwrites: two containers racing on a new protein both store a valid MSA.
+        return storage.put_bytes(self.bucket, self.prefix + name, data, "application/octet-stream")

@@ -1,0 +1,69 @@
+"""A Vina docking batch through the stack: the receptor is checked and stored at submit, ligands
+Vina cannot type are refused there, and every docked job has its poses and complex."""
+
+import gemmi
+import pytest
+import requests
+
+from omtx.cli.demo_data import docking_request
+from omtx.gcp import firestore_store as store
+from omtx.gcp import storage
+from tests.integration.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def docking_batch(ligands: list[dict[str, str]], **params: object) -> dict[str, object]:
+    request = docking_request(1)
+    request["params"] |= {"exhaustiveness": 1, "n_poses": 3} | params
+    request["ligands"] = ligands
+    return request
+
+
+def test_docking_batch_runs_end_to_end(settings):
+    ligands = [
+        {"name": "dAdo", "smiles": "Nc1ncnc2c1ncn2[C@H]1C[C@H](O)[C@@H](CO)O1"},
+        {"name": "caffeine", "smiles": "Cn1cnc2c1c(=O)n(C)c(=O)n2C"},
+        {"name": "bortezomib", "smiles": "CC(C)C[C@H](NC(=O)[C@H](Cc1ccccc1)NC(=O)c1cnccn1)B(O)O"},
+    ]
+    request = docking_batch(ligands) | {"on_invalid": "skip"}
+    response = requests.post(f"{settings.api_base_url}/v1/batches", json=request, timeout=60)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert (accepted["accepted"], accepted["rejected"]) == (2, 1)
+    assert accepted["rejected_rows"][0]["loc"] == ["ligands", 2, "smiles"]
+    assert "B cannot be handled" in accepted["rejected_rows"][0]["msg"]
+    batch_id = accepted["batch_id"]
+
+    def finished():
+        body = requests.get(f"{settings.api_base_url}/v1/batches/{batch_id}", timeout=10).json()
+        return body if body["status"] in {"completed", "completed_with_failures", "failed"} else None
+
+    final = wait_for(finished, timeout_s=240)
+    assert (final["status"], final["succeeded"]) == ("completed", 2)
+    # the batch document keeps a content-addressed URI, not the structure text
+    structure_uri = store.get_batch(batch_id).protein.structure
+    assert structure_uri.startswith(f"gs://{settings.inputs_bucket}/structures/")
+    assert storage.get_bytes(structure_uri).decode() == request["protein"]["structure"]
+    for job in store.iter_jobs(batch_id):
+        assert job.metrics["vina_score"] < 0 and job.metrics["fits_box"]
+        poses = storage.get_bytes(job.files["poses.sdf"])
+        # Vina drops poses beyond its energy range, so up to n_poses come back
+        assert poses.count(b"$$$$") == job.metrics["n_poses"] <= 3
+        assert b"is_sidechain" not in poses and b"<vina_score_kcal_mol>" in poses
+        complex_cif = storage.get_bytes(job.files["complex.cif"]).decode()
+        chains = [c.name for c in gemmi.make_structure_from_block(gemmi.cif.read_string(complex_cif).sole_block())[0]]
+        assert chains == ["A", "B", "L"]
+
+
+def test_a_structure_that_cannot_be_docked_into_is_refused_at_submit(settings):
+    request = docking_batch([{"name": "ethanol", "smiles": "CCO"}], pocket_guard_a=13.0)
+    response = requests.post(f"{settings.api_base_url}/v1/batches", json=request, timeout=60)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["protein", "structure"] and "A:22 (12.6 Å)" in error["msg"]
+
+    request["protein"].pop("structure")
+    response = requests.post(f"{settings.api_base_url}/v1/batches", json=request, timeout=60)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"].startswith("vina docks into a receptor")
