@@ -126,7 +126,6 @@ class Ligand(BaseModel):
     name: str
     smiles: str
     canonical_smiles: str
-    inchikey: str
     heavy_atoms: int
     warnings: list[str] = Field(default_factory=list)
 

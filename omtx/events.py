@@ -31,12 +31,30 @@ class Event(BaseModel):
         return self.model_dump_json().encode()
 
 
+class LigandRange(BaseModel):
+    """Ligands [start, end) of a large batch, stored at `uri`, whose jobs are not written yet."""
+
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+    uri: str
+
+
 class JobsSubmitted(Event):
-    """A chunk of one batch's jobs is ready to dispatch; one worker call runs the whole chunk."""
+    """A chunk of one batch's jobs is ready to dispatch (one worker call runs the whole chunk), or,
+    for a large batch, a range of ligands whose jobs dispatch writes first and then publishes as
+    chunks: the fan-out runs in the background and the first chunks start before the last jobs
+    exist."""
 
     event_type: ClassVar[str] = "jobs.submitted"
     chunk: int
-    job_ids: list[str] = Field(min_length=1)
+    job_ids: list[str] = Field(default_factory=list)
+    range: LigandRange | None = None
+
+    @model_validator(mode="after")
+    def _jobs_or_range(self) -> JobsSubmitted:
+        if bool(self.job_ids) == (self.range is not None):
+            raise ValueError("a submitted message carries either job_ids or a range")
+        return self
 
 
 class JobsDispatched(Event):

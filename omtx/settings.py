@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     queued_grace_s: int = Field(300, ge=0)  # a job queued longer than this lost its message
 
     max_ligands: int = Field(100_000, ge=1)
+    # Above fanout_from ligands, submit answers 202 once the input is stored and the job documents
+    # are written in the background, fanout_range ligands per `submitted` message.
+    fanout_from: int = Field(1_000, ge=1)
+    fanout_range: int = Field(1_000, ge=1)
     max_body_bytes: int = Field(64 * 2**20, ge=1024)
     max_drop_bytes: int = Field(64 * 2**20, ge=1024)
     # longer than the slowest submission (100,000 ligands), so a retry never takes over a live one

@@ -129,6 +129,21 @@ def create_batch(batch: Batch, jobs: Sequence[Job]) -> None:
     _commit_in_chunks(ops())
 
 
+def create_jobs(batch_id: str, jobs: Sequence[Job]) -> int:
+    """Creates the jobs that do not exist yet (a redelivered fan-out must not reset a job that
+    already ran); returns how many were created."""
+    refs = [_job_ref(batch_id, job.job_id) for job in jobs]
+    existing = {snap.id for snap in firestore_client().get_all(refs, field_paths=["index"]) if snap.exists}
+    metrics.count("firestore.reads", len(refs))
+    missing = [job for job in jobs if job.job_id not in existing]
+    try:
+        _commit_in_chunks(("create", _job_ref(batch_id, job.job_id), _doc(job)) for job in missing)
+    except gexc.AlreadyExists as exc:
+        # another delivery of the same range is writing it: let Pub/Sub retry this one
+        raise TransientError(f"jobs of batch {batch_id} are being created concurrently") from exc
+    return len(missing)
+
+
 # --- reads --------------------------------------------------------------------------------------
 
 
@@ -148,6 +163,11 @@ def get_counts(batch_id: str, total: int) -> Counts:
     rows: Any = shards.sum("succeeded", alias="succeeded").sum("failed", alias="failed").get()
     values = {r.alias: int(r.value or 0) for row in rows for r in row}
     return Counts(total=total, succeeded=values.get("succeeded", 0), failed=values.get("failed", 0))
+
+
+def count_jobs(batch_id: str) -> int:
+    rows: Any = _batch_ref(batch_id).collection("jobs").count(alias="n").get()
+    return sum(int(r.value) for row in rows for r in row)
 
 
 def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:

@@ -14,12 +14,17 @@ from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
 from omtx.predictors.base import LigandTask
 from omtx.settings import get_settings
+from omtx.usecases.fanout import fan_out_range
 from omtx.worker import WorkOrder
 
 
 class DispatchOutcome(BaseModel):
     claimed: int
     call_id: str | None = None
+
+
+def on_submitted(event: JobsSubmitted) -> BaseModel:
+    return fan_out_range(event) if event.range is not None else dispatch_chunk(event)
 
 
 def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:

@@ -16,6 +16,7 @@ from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
 from omtx.settings import get_settings
 from omtx.usecases.aggregate import Outcome, finalize_if_complete
+from omtx.usecases.fanout import republish_ranges
 
 log = logging.getLogger(__name__)
 SWEEP_LIMIT = 5_000  # overdue jobs handled per pass; the next pass takes the rest
@@ -28,6 +29,7 @@ class ReconcileReport(BaseModel):
     failed: int = 0
     batches_checked: int = 0
     batches_finalized: int = 0
+    ranges_republished: int = 0
 
 
 def reconcile_once() -> ReconcileReport:
@@ -72,8 +74,14 @@ def reconcile_once() -> ReconcileReport:
         by_batch[done.batch_id].append(done)
     for group in by_batch.values():
         report.failed += store.complete_jobs(group).applied
+    # A large batch whose fan-out message was lost gets its ranges again.
+    active = store.active_batches(SWEEP_LIMIT)
+    settled = utcnow() - timedelta(seconds=settings.queued_grace_s)
+    for batch in active:
+        if batch.total > settings.fanout_from and batch.created_at < settled:
+            report.ranges_republished += republish_ranges(batch)
     # A batch whose last counter event was lost, or whose finaliser died, is finished here.
-    stuck = {b.batch_id for b in store.active_batches(SWEEP_LIMIT)}
+    stuck = {b.batch_id for b in active}
     stuck |= set(store.stale_finalizations(utcnow(), SWEEP_LIMIT))
     for batch_id in sorted(stuck):
         report.batches_checked += 1

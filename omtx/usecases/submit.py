@@ -12,15 +12,15 @@ from pydantic import BaseModel
 
 from omtx.chemistry import validate_ligands
 from omtx.docking.receptor import is_mmcif
-from omtx.domain import Batch, BatchRequest, BatchStatus, Job, Ligand, ProteinIn
+from omtx.domain import Batch, BatchRequest, BatchStatus, Ligand, ProteinIn
 from omtx.errors import Conflict, InputError
-from omtx.events import JobsSubmitted
 from omtx.gcp import firestore_store as store
-from omtx.gcp import pubsub, storage
-from omtx.ids import input_hash, job_id, new_batch_id, shard_count, shard_of
+from omtx.gcp import storage
+from omtx.ids import new_batch_id, shard_count
 from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import get_model, parse_params
 from omtx.settings import get_settings
+from omtx.usecases.fanout import build_jobs, publish_chunks, publish_ranges, write_ranges
 
 ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA
 
@@ -198,7 +198,6 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
     settings = get_settings()
     spec, ligands = checked.spec, checked.ligands
     shards = shard_count(len(ligands), settings.jobs_per_counter_shard, settings.max_counter_shards)
-    params_doc = checked.params.model_dump()
     # Inputs are stored before anything is acknowledged or created.
     input_uri = storage.put_json(
         settings.inputs_bucket,
@@ -227,7 +226,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         name=request.name,
         model=spec.name,
         model_version=spec.version,
-        params=params_doc,
+        params=checked.params.model_dump(),
         protein=protein,
         labels=request.labels,
         total=len(ligands),
@@ -235,27 +234,13 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         shard_count=shards,
         input_uri=input_uri,
     )
-    sequence = request.protein.sequence
-    jobs = [
-        Job(
-            job_id=job_id(batch_id, lig.index),
-            batch_id=batch_id,
-            index=lig.index,
-            shard=shard_of(lig.index, len(ligands), shards),
-            ligand_name=lig.name,
-            smiles=lig.smiles,
-            canonical_smiles=lig.canonical_smiles,
-            inchikey=lig.inchikey,
-            input_hash=input_hash(spec.name, spec.version, params_doc, sequence, lig.canonical_smiles),
-        )
-        for lig in ligands
-    ]
-    store.create_batch(batch, jobs)
-    pubsub.publish(
-        settings.topic_submitted,
-        (
-            JobsSubmitted(batch_id=batch_id, chunk=n, job_ids=[j.job_id for j in jobs[start : start + spec.chunk_size]])
-            for n, start in enumerate(range(0, len(jobs), spec.chunk_size))
-        ),
-    )
+    if len(ligands) <= settings.fanout_from:
+        jobs = build_jobs(batch, ligands)
+        store.create_batch(batch, jobs)
+        publish_chunks(batch, jobs)
+    else:
+        # Answer now; dispatch writes the jobs range by range (omtx/usecases/fanout.py).
+        ranges = write_ranges(batch_id, ligands, spec.chunk_size)
+        store.create_batch(batch, [])
+        publish_ranges(batch_id, ranges)
     return _outcome(batch_id, checked)

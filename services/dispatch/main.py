@@ -1,4 +1,5 @@
-"""`submitted` → claim jobs and start them on the executor. functions-framework target `dispatch`."""
+"""`submitted` → claim jobs and start them on the executor (or, for a large batch, write a range's
+jobs and publish its chunks). functions-framework target `dispatch`."""
 
 from typing import Any
 
@@ -8,11 +9,11 @@ from cloudevents.http import CloudEvent
 from omtx.events import JobsSubmitted
 from omtx.handlers import handle_pubsub
 from omtx.logs import setup_logging
-from omtx.usecases.dispatch import dispatch_chunk
+from omtx.usecases.dispatch import on_submitted
 
 setup_logging()
 
 
 @functions_framework.cloud_event
 def dispatch(event: CloudEvent) -> Any:
-    handle_pubsub("dispatch", event, JobsSubmitted, dispatch_chunk)
+    handle_pubsub("dispatch", event, JobsSubmitted, on_submitted)

@@ -23,7 +23,13 @@ TEST_BASE_PORT = int(os.environ.get("OMTX_TEST_BASE_PORT", "18700"))
 @pytest.fixture(scope="session")
 def stack_env(tmp_path_factory) -> dict[str, str]:
     state = tmp_path_factory.mktemp("stack")
-    return {"OMTX_BASE_PORT": str(TEST_BASE_PORT), "OMTX_STATE_DIR": str(state)}
+    # Batches above 40 ligands fan out in ranges of 20, so tests exercise both submit paths.
+    return {
+        "OMTX_BASE_PORT": str(TEST_BASE_PORT),
+        "OMTX_STATE_DIR": str(state),
+        "OMTX_FANOUT_FROM": "40",
+        "OMTX_FANOUT_RANGE": "20",
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-from omtx.chemistry import validate_ligands
+from omtx.chemistry import inchikey, validate_ligands
 from omtx.domain import LigandIn
 
 
@@ -8,8 +8,9 @@ def test_valid_ligands_get_canonical_smiles_and_inchikey():
     (aspirin,) = valid
     assert aspirin.smiles == "OC(=O)c1ccccc1OC(C)=O"  # the user's string is kept
     assert aspirin.canonical_smiles == "CC(=O)Oc1ccccc1C(=O)O"
-    assert aspirin.inchikey == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
     assert aspirin.heavy_atoms == 13
+    # computed when the job is written (fan-out), from the canonical form
+    assert inchikey(aspirin.canonical_smiles) == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
 
 
 def test_every_bad_row_is_reported_with_its_row_and_reason():
@@ -59,3 +60,24 @@ def test_large_batches_are_validated_in_parallel_with_the_same_result(monkeypatc
     monkeypatch.setattr(chemistry.os, "cpu_count", lambda: 2)
     assert validate_ligands(rows) == serial
     assert chemistry._pool is not None  # the pool really ran
+
+
+def test_a_dropped_fragment_that_is_not_a_salt_refuses_the_row():
+    valid, errors = validate_ligands(
+        [
+            LigandIn(name="ferrocene", smiles="[CH-]1C=CC=C1.[CH-]1C=CC=C1.[Fe+2]"),
+            LigandIn(name="sodium acetate", smiles="CC(=O)[O-].[Na+]"),
+        ]
+    )
+    assert [e["loc"] for e in errors] == [["ligands", 0, "smiles"]]
+    assert "would drop a component containing Fe" in errors[0]["msg"]
+    assert [v.name for v in valid] == ["sodium acetate"]
+
+
+def test_elements_a_model_cannot_handle_are_refused():
+    from omtx.predictors.base import Limits
+
+    valid, errors = validate_ligands(
+        [LigandIn(smiles="OB(O)c1ccccc1"), LigandIn(smiles="CCO")], Limits(allowed_elements=frozenset("CHNO"))
+    )
+    assert errors[0]["msg"] == "element(s) B cannot be handled by this model" and len(valid) == 1

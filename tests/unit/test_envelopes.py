@@ -30,8 +30,8 @@ def test_pubsub_payload_is_decoded_and_validated():
 
 
 def test_a_malformed_payload_is_a_permanent_error():
-    message = pubsub_message(pubsub_event(json.dumps({"batch_id": "b1"}).encode()))
-    with pytest.raises(PermanentError, match="job_ids"):
+    message = pubsub_message(pubsub_event(json.dumps({"batch_id": "b1", "chunk": 0}).encode()))
+    with pytest.raises(PermanentError, match="either job_ids or a range"):
         parse_payload(JobsSubmitted, message)
 
 

@@ -1,0 +1,139 @@
+"""Job documents from validated ligands, and the `submitted` chunks that start them.
+
+Small batches get theirs inside the submit request. Large ones are answered as soon as their
+input is stored: submit writes the ligands as ranges and publishes one `submitted` message per
+range; dispatch then writes that range's jobs and publishes its chunks, so the first chunks run
+while later ranges are still being written."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+
+from pydantic import BaseModel
+
+from omtx.chemistry import inchikey
+from omtx.domain import Batch, Job, Ligand
+from omtx.errors import PermanentError
+from omtx.events import JobsSubmitted, LigandRange
+from omtx.gcp import firestore_store as store
+from omtx.gcp import pubsub, storage
+from omtx.ids import input_hash, job_id, shard_of
+from omtx.predictors.registry import get_model
+from omtx.settings import get_settings
+
+
+class FanOutOutcome(BaseModel):
+    created: int
+    published: int
+
+
+def protein_key(batch: Batch) -> str:
+    """What identifies the protein in the cache key: its sequence, and its structure when a model
+    docks into one (the structure URI is content-addressed, so equal files give equal keys)."""
+    protein = batch.protein
+    return protein.sequence if protein.structure is None else f"{protein.sequence}|{protein.structure}"
+
+
+def build_jobs(batch: Batch, ligands: Sequence[Ligand]) -> list[Job]:
+    key = protein_key(batch)
+    return [
+        Job(
+            job_id=job_id(batch.batch_id, lig.index),
+            batch_id=batch.batch_id,
+            index=lig.index,
+            shard=shard_of(lig.index, batch.total, batch.shard_count),
+            ligand_name=lig.name,
+            smiles=lig.smiles,
+            canonical_smiles=lig.canonical_smiles,
+            inchikey=inchikey(lig.canonical_smiles),
+            input_hash=input_hash(batch.model, batch.model_version, batch.params, key, lig.canonical_smiles),
+        )
+        for lig in ligands
+    ]
+
+
+def chunk_bounds(total: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """[start, end) of ceil(total / chunk_size) chunks whose sizes differ by at most one: 20
+    ligands in chunks of 8 run as 7+7+6, not 8+8+4, so the last worker call is not the long pole."""
+    count = max(1, math.ceil(total / chunk_size))
+    base, extra = divmod(total, count)
+    start = 0
+    for n in range(count):
+        end = start + base + (1 if n < extra else 0)
+        yield start, end
+        start = end
+
+
+def publish_chunks(batch: Batch, jobs: Sequence[Job], first_chunk: int = 0) -> int:
+    chunk_size = get_model(batch.model).chunk_size
+    messages = [
+        JobsSubmitted(batch_id=batch.batch_id, chunk=first_chunk + n, job_ids=[j.job_id for j in jobs[start:end]])
+        for n, (start, end) in enumerate(chunk_bounds(len(jobs), chunk_size))
+    ]
+    pubsub.publish(get_settings().topic_submitted, messages)
+    return len(messages)
+
+
+def range_size(chunk_size: int) -> int:
+    """A whole number of chunks, so no chunk straddles two ranges."""
+    return max(1, get_settings().fanout_range // chunk_size) * chunk_size
+
+
+def write_ranges(batch_id: str, ligands: Sequence[Ligand], chunk_size: int) -> list[LigandRange]:
+    settings = get_settings()
+    size = range_size(chunk_size)
+    ranges = []
+    for start in range(0, len(ligands), size):
+        part = ligands[start : start + size]
+        uri = storage.put_bytes(
+            settings.inputs_bucket,
+            f"batches/{batch_id}/ranges/{start:07d}.json",
+            json.dumps({"ligands": [lig.model_dump() for lig in part]}).encode(),
+            "application/json",
+        )
+        ranges.append(LigandRange(start=start, end=start + len(part), uri=uri))
+    # The manifest lets the reconciler publish the ranges again if a message is ever lost.
+    storage.put_json(
+        settings.inputs_bucket, manifest_name(batch_id), {"ranges": [r.model_dump() for r in ranges]}, create_only=True
+    )
+    return ranges
+
+
+def manifest_name(batch_id: str) -> str:
+    return f"batches/{batch_id}/ranges/manifest.json"
+
+
+def republish_ranges(batch: Batch) -> int:
+    """Publishes every range of a batch whose jobs are not all written; 0 when it has none."""
+    uri = storage.gcs_uri(get_settings().inputs_bucket, manifest_name(batch.batch_id))
+    if not storage.exists(uri) or store.count_jobs(batch.batch_id) >= batch.total:
+        return 0
+    ranges = [LigandRange.model_validate(r) for r in json.loads(storage.get_bytes(uri))["ranges"]]
+    publish_ranges(batch.batch_id, ranges)
+    return len(ranges)
+
+
+def publish_ranges(batch_id: str, ranges: Sequence[LigandRange]) -> None:
+    pubsub.publish(
+        get_settings().topic_submitted,
+        [JobsSubmitted(batch_id=batch_id, chunk=-1, range=r) for r in ranges],
+    )
+
+
+def fan_out_range(event: JobsSubmitted) -> FanOutOutcome:
+    """Writes the range's missing jobs and publishes its chunks. A redelivery finds the jobs
+    written and publishes the chunks again, which is harmless: dispatch claims before it starts."""
+    assert event.range is not None
+    batch = store.get_batch(event.batch_id)
+    if batch is None:
+        raise PermanentError(f"batch {event.batch_id} does not exist")
+    if batch.status.is_final:
+        return FanOutOutcome(created=0, published=0)
+    ligands = [Ligand.model_validate(x) for x in json.loads(storage.get_bytes(event.range.uri))["ligands"]]
+    jobs = build_jobs(batch, ligands)
+    created = store.create_jobs(batch.batch_id, jobs)
+    chunk_size = get_model(batch.model).chunk_size
+    published = publish_chunks(batch, jobs, first_chunk=event.range.start // chunk_size)
+    return FanOutOutcome(created=created, published=published)
