@@ -8,7 +8,21 @@ published to Pub/Sub. GCP access comes from the `omtx-gcp` Modal secret (see inf
 
 from __future__ import annotations
 
+from modal_gpu.boltz2 import Boltz2, boltz2_msa, fetch_boltz2_weights
+from modal_gpu.chai1 import Chai1, chai1_msa, fetch_chai1_weights
 from modal_gpu.common import app
 from modal_gpu.cpu import run_cpu_work_order
+from modal_gpu.rfantibody import RFAntibody, fetch_rfantibody_weights
 
-__all__ = ["app", "run_cpu_work_order"]
+__all__ = [
+    "Boltz2",
+    "Chai1",
+    "RFAntibody",
+    "app",
+    "boltz2_msa",
+    "chai1_msa",
+    "fetch_boltz2_weights",
+    "fetch_chai1_weights",
+    "fetch_rfantibody_weights",
+    "run_cpu_work_order",
+]

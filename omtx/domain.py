@@ -97,6 +97,11 @@ class Submission(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     protein: ProteinIn
     labels: dict[str, str] = Field(default_factory=dict, max_length=64)
+    cache: bool = Field(
+        True,
+        description="reuse earlier results of the same model version, parameters, protein and molecule "
+        "(from any batch of this deployment) instead of running them again",
+    )
 
 
 class BatchRequest(Submission):
@@ -147,6 +152,7 @@ class Batch(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     protein: ProteinIn
     labels: dict[str, str] = Field(default_factory=dict)
+    cache: bool = True
     status: BatchStatus = BatchStatus.QUEUED
     total: int
     rejected: int = 0
@@ -183,6 +189,7 @@ class Job(BaseModel):
     result_uri: str | None = None
     files: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
+    cached_from: str | None = None  # "batch/job" whose result this job reused
     created_at: datetime = Field(default_factory=utcnow)
     queued_at: datetime = Field(default_factory=utcnow)  # when it last became queued (reconciler)
     finished_at: datetime | None = None

@@ -80,6 +80,8 @@ class JobDone(Event):
     call_id: str | None = None
     duration_s: float | None = None
     finished_at: datetime = Field(default_factory=utcnow)
+    # "batch/job" whose result this is, when the result cache answered instead of a model run
+    cached_from: str | None = None
 
     def attributes(self) -> dict[str, str]:
         return super().attributes() | {"job_id": self.job_id, "status": self.status}

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     executor: Literal["local", "modal"] = "local"
     local_workers: int = Field(2, ge=1, le=64)
     modal_app: str = "omtx-hub"
+    # Deploy-time overrides of the Modal GPU workers (None: the figures in each model's spec)
+    modal_boltz2_gpu: str | None = None
+    modal_boltz2_timeout_s: int | None = Field(None, ge=60)
+    modal_chai1_gpu: str | None = None
+    modal_chai1_timeout_s: int | None = Field(None, ge=60)
+    modal_msa_timeout_s: int | None = Field(None, ge=60)
     job_deadline_s: int = Field(900, ge=1)
     job_max_attempts: int = Field(3, ge=1, le=20)
     reconcile_interval_s: int = Field(15, ge=1)

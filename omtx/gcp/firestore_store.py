@@ -31,6 +31,7 @@ from omtx.ids import shard_size
 log = logging.getLogger(__name__)
 
 WRITE_BATCH_LIMIT = 500  # portable limit; the emulator accepts more but production does not
+IN_QUERY_LIMIT = 30  # values in one `in` filter
 TRANSIENT = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
 
 
@@ -296,6 +297,22 @@ def active_batches(limit: int) -> list[Batch]:
     return [Batch.model_validate(_fields(snap)) for snap in query.limit(limit).stream()]
 
 
+def cached_results(input_hashes: Sequence[str]) -> dict[str, Job]:
+    """A succeeded job for each input hash that has one, from any batch: the result cache is the
+    jobs themselves (a collection-group query on input_hash), so it costs no write."""
+    found: dict[str, Job] = {}
+    unique = sorted(set(input_hashes))
+    jobs = firestore_client().collection_group("jobs")
+    for start in range(0, len(unique), IN_QUERY_LIMIT):
+        query = jobs.where(filter=firestore.FieldFilter("input_hash", "in", unique[start : start + IN_QUERY_LIMIT]))
+        query = query.where(filter=firestore.FieldFilter("status", "==", JobStatus.SUCCEEDED.value))
+        for snap in query.stream():
+            metrics.count("firestore.reads")
+            job = Job.model_validate(_fields(snap))
+            found.setdefault(job.input_hash, job)
+    return found
+
+
 class InvalidCursor(ValueError):
     """A pagination cursor that names nothing in this listing."""
 
@@ -392,6 +409,7 @@ def _outcome(event: JobDone) -> dict[str, Any]:
         "error": event.error,
         "duration_s": event.duration_s,
         "finished_at": event.finished_at,
+        "cached_from": event.cached_from,
     }
 
 

@@ -100,3 +100,7 @@ class ModelSpec:
     # (protein, params) -> problem or None checks it at submit
     needs_structure: bool = False
     check_structure: str | None = None
+    # Deterministic for its inputs, so an earlier result may stand in for a run (result cache)
+    cacheable: bool = True
+    # How long a dispatched chunk may run before the reconciler retries it (None: the setting)
+    job_deadline_s: int | None = None

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from omtx.predictors.base import LigandTask
@@ -35,7 +34,8 @@ class Boltz2Params(BaseModel):
     affinity_mw_correction: bool = Field(False, description="Boltz-2's molecular-weight correction of the value")
     use_potentials: bool = Field(False, description="inference-time steering potentials (slower, fewer clashes)")
     msa: Literal["colabfold", "none"] = Field(
-        "colabfold", description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence"
+        "colabfold",
+        description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence",
     )
     max_msa_seqs: int = Field(8192, ge=1, le=16384, description="MSA rows used")
     seed: int = Field(42, ge=0, le=2**31 - 1)
@@ -59,6 +59,9 @@ def ligand_yaml(sequence: str, smiles: str, msa: Path | None, *, affinity: bool)
 
     Boltz opens `msa:` relative to its working directory, not the YAML's, so the path must be
     absolute (research/MODELS.md A.2)."""
+    # Imported here: the registry imports this module in images that have no YAML library.
+    import yaml
+
     if msa is not None and not msa.is_absolute():
         raise ValueError(f"the MSA path must be absolute: {msa}")
     protein = {"id": PROTEIN_CHAIN, "sequence": sequence, "msa": str(msa) if msa else "empty"}
@@ -79,9 +82,12 @@ def predict_command(
     *,
     cache: Path | None = None,
     use_kernels: bool = True,
+    preprocessing_threads: int = 4,
 ) -> list[str]:
     """`boltz predict` over a directory of YAMLs, so the weights load once per chunk. out_dir
-    must be fresh: without --override Boltz reuses whatever an earlier run left there (A.8)."""
+    must be fresh: without --override Boltz reuses whatever an earlier run left there (A.8).
+    The preprocessing pool is sized here: Boltz's default is the machine's CPU count, which in
+    a container is the host's."""
     command = [
         executable,
         "predict",
@@ -106,6 +112,8 @@ def predict_command(
         str(params.max_msa_seqs),
         "--seed",
         str(params.seed),
+        "--preprocessing-threads",
+        str(preprocessing_threads),
     ]
     if params.affinity:
         command += [

@@ -39,8 +39,8 @@ def structure_path(folder: Path, stem: str) -> Path:
     return folder / f"{stem}_model_0.cif"
 
 
-def confidence_path(folder: Path, stem: str, rank: int = 0) -> Path:
-    return folder / f"confidence_{stem}_model_{rank}.json"
+def confidence_path(folder: Path, stem: str) -> Path:
+    return folder / f"confidence_{stem}_model_0.json"
 
 
 def affinity_path(folder: Path, stem: str) -> Path:
@@ -51,14 +51,19 @@ def has_structure(folder: Path, stem: str) -> bool:
     return structure_path(folder, stem).is_file() and confidence_path(folder, stem).is_file()
 
 
+def has_outputs(folder: Path, stem: str, *, affinity: bool) -> bool:
+    """Everything a result needs is on disk. A JSON caught half-written does not parse, so it
+    does not count yet."""
+    return has_structure(folder, stem) and (not affinity or _load_json(affinity_path(folder, stem)) is not None)
+
+
 def record_finished(folder: Path, stem: str, *, affinity: bool, samples: int) -> bool:
     """Whether a running `boltz predict` is done with this ligand, so it can be reported now.
 
-    The writer saves each sample's structure, confidence and then pLDDT; the affinity pass
-    (after every structure) writes one JSON per ligand. A JSON caught half-written does not
-    parse, so it counts as not finished yet."""
+    The writer saves each sample's structure, confidence and then pLDDT, in one go per ligand;
+    the affinity pass, after every structure, writes one JSON per ligand."""
     if affinity:
-        return has_structure(folder, stem) and _load_json(affinity_path(folder, stem)) is not None
+        return has_outputs(folder, stem, affinity=True)
     return all((folder / f"plddt_{stem}_model_{rank}.npz").is_file() for rank in range(samples))
 
 
@@ -75,7 +80,8 @@ def parse_record(folder: Path, stem: str, *, affinity: bool, log: str = "") -> P
     structure = structure_path(folder, stem).read_bytes() if structure_path(folder, stem).is_file() else b""
     if not structure.startswith(b"data_"):
         raise PredictionFailed(f"Boltz-2 wrote no mmCIF structure {stem}_model_0.cif")
-    metrics: dict[str, Any] = {key: confidence[key] for key in CONFIDENCE_KEYS}
+    # Rounded for tables; raw keeps the values as Boltz wrote them.
+    metrics: dict[str, Any] = {key: round(float(confidence[key]), 4) for key in CONFIDENCE_KEYS}
     raw: dict[str, Any] = {"record": stem, "confidence": confidence}
     if affinity:
         summary = _load_json(affinity_path(folder, stem))
@@ -83,8 +89,8 @@ def parse_record(folder: Path, stem: str, *, affinity: bool, log: str = "") -> P
             raise PredictionFailed(f"Boltz-2 wrote no readable affinity_{stem}.json")
         value = float(summary["affinity_pred_value"])
         metrics |= {
-            "affinity_pred_value": value,
-            "affinity_probability_binary": summary["affinity_probability_binary"],
+            "affinity_pred_value": round(value, 4),
+            "affinity_probability_binary": round(float(summary["affinity_probability_binary"]), 4),
             "pic50": round(pic50_from_log10_ic50_um(value), 4),
             "delta_g_kcal": round(delta_g_kcal_from_log10_ic50_um(value), 4),
         }

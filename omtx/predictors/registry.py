@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from omtx.errors import InputError
-from omtx.predictors import vina
+from omtx.predictors import boltz2, chai1, rfantibody, vina
 from omtx.predictors.base import ChunkPredictor, CostModel, Limits, ModelSpec, Predictor
 from omtx.predictors.instant import InstantParams
 from omtx.predictors.rdkit_props import RdkitPropsParams
@@ -43,8 +43,12 @@ MODELS: dict[str, ModelSpec] = {
             higher_is_better=True,
             limits=Limits(),
             cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
+            cacheable=False,  # a load-test model: every job must run
         ),
         vina.SPEC,
+        boltz2.SPEC,
+        chai1.SPEC,
+        rfantibody.SPEC,
     )
 }
 

@@ -249,6 +249,10 @@ SPEC = ModelSpec(
     # $0.000694/s (MODELS.md D.5, third-party figure).
     cost=CostModel(seconds_per_ligand=1200.0, startup_s=120.0, hardware=GPU, usd_per_second=0.000694),
     modal_target="RFAntibody.run",
+    # each job is one stochastic design run (its row's SMILES is a placeholder): never reuse one
+    cacheable=False,
+    # cost above plus the container start, with room for a slow GPU
+    job_deadline_s=3 * 3600,
     needs_structure=True,
     check_structure="omtx.predictors.rfantibody:check_structure",
 )

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from pydantic import BaseModel
 
-from omtx.domain import BatchStatus
+from omtx.domain import Batch, BatchStatus, Job
 from omtx.errors import PermanentError
-from omtx.events import JobsDispatched, JobsSubmitted
+from omtx.events import JobDone, JobsDispatched, JobsDone, JobsSubmitted
 from omtx.executors import get_executor
 from omtx.gcp import firestore_store as store
-from omtx.gcp import pubsub
+from omtx.gcp import pubsub, storage
 from omtx.predictors.base import LigandTask
+from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
 from omtx.usecases.fanout import fan_out_range
-from omtx.worker import WorkOrder
+from omtx.worker import WorkOrder, job_prefix
 
 
 class DispatchOutcome(BaseModel):
     claimed: int
+    cached: int = 0
     call_id: str | None = None
 
 
@@ -37,9 +41,15 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     executor = get_executor()
     call_id = f"{executor.name}-{uuid.uuid4().hex[:16]}"
     # Claiming first is what makes a redelivered `submitted` harmless: claimed jobs are skipped.
-    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, settings.job_deadline_s)
+    spec = get_model(batch.model)
+    deadline_s = spec.job_deadline_s or settings.job_deadline_s
+    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s)
     if not jobs:
         return DispatchOutcome(claimed=0)
+    cached = answer_from_cache(batch, jobs) if batch.cache and spec.cacheable else set()
+    jobs = [j for j in jobs if j.job_id not in cached]
+    if not jobs:
+        return DispatchOutcome(claimed=len(cached), cached=len(cached))
     order = WorkOrder(
         batch_id=batch.batch_id,
         model=batch.model,
@@ -74,4 +84,59 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         settings.topic_dispatched,
         [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
     )
-    return DispatchOutcome(claimed=len(jobs), call_id=call_id)
+    return DispatchOutcome(claimed=len(jobs) + len(cached), cached=len(cached), call_id=call_id)
+
+
+def answer_from_cache(batch: Batch, jobs: list[Job]) -> set[str]:
+    """Claimed jobs whose input (model version, parameters, protein, molecule) already has a
+    succeeded result are reported done with that result, through `job-done` like any worker
+    report, so complete counts them exactly once. Returns their ids."""
+    hits = store.cached_results([j.input_hash for j in jobs])
+    reports = [cached_report(job, source) for job in jobs if (source := hits.get(job.input_hash)) is not None]
+    if reports:
+        pubsub.publish(
+            get_settings().topic_job_done,
+            [JobsDone(batch_id=batch.batch_id, results=reports[i : i + 100]) for i in range(0, len(reports), 100)],
+        )
+    return {r.job_id for r in reports}
+
+
+def cached_report(job: Job, source: Job) -> JobDone:
+    """The job's own results.json (its ids, the source's metrics and raw output, `cached_from`),
+    beside links to the source's files: one small write per hit; structures are not copied."""
+    cached_from = f"{source.batch_id}/{source.job_id}"
+    result: dict[str, Any] = json.loads(storage.get_bytes(source.result_uri)) if source.result_uri else {}
+    files = source.files | {
+        "results.json": storage.gcs_uri(
+            get_settings().results_bucket, f"{job_prefix(job.batch_id, job.job_id)}/results.json"
+        )
+    }
+    result |= {
+        "batch_id": job.batch_id,
+        "job_id": job.job_id,
+        "ligand": {
+            "job_id": job.job_id,
+            "index": job.index,
+            "name": job.ligand_name,
+            "canonical_smiles": job.canonical_smiles,
+        },
+        "files": files,
+        "duration_s": 0.0,
+        "cached_from": cached_from,
+    }
+    bucket, name = storage.split_uri(files["results.json"])
+    storage.put_bytes(bucket, name, json.dumps(result).encode(), "application/json")
+    return JobDone(
+        batch_id=job.batch_id,
+        job_id=job.job_id,
+        status="succeeded",
+        shard=job.shard,
+        claim_token=job.claim_token,
+        metrics=source.metrics,
+        result_uri=files["results.json"],
+        files=files,
+        executor="cache",
+        call_id=job.call_id,
+        duration_s=0.0,
+        cached_from=cached_from,
+    )

@@ -229,6 +229,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         params=checked.params.model_dump(),
         protein=protein,
         labels=request.labels,
+        cache=request.cache,
         total=len(ligands),
         rejected=len(checked.rejected),
         shard_count=shards,
