@@ -13,7 +13,7 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret
+from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
 from omtx.predictors import boltz2 as model
 from omtx.settings import get_settings
 
@@ -114,6 +114,7 @@ class Boltz2:
     def prepare(self) -> None:
         """Once per container: the weights on the Volume (downloaded by the first container
         that finds them missing), so no chunk pays for a download."""
+        use_gcp_identity()
         from omtx.predictors import boltz2_tool
 
         cache = Path(WEIGHTS_DIR)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret
+from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
 from omtx.predictors import chai1 as model
 from omtx.settings import get_settings
 
@@ -89,6 +89,7 @@ class Chai1:
     def prepare(self) -> None:
         """Once per container: weights on the Volume (fetched by the first container that
         misses them) and ESM2-3B loaded, which chai_lab then keeps between calls."""
+        use_gcp_identity()
         from omtx.predictors import chai1_inference
 
         if chai1_inference.missing_weights(Path(WEIGHTS_DIR)):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import modal
 
 from omtx.settings import get_settings
@@ -20,3 +23,22 @@ CORE_PACKAGES = (
     "google-cloud-storage==3.17.1",
     "google-cloud-pubsub==2.44.0",
 )
+
+# Keyless GCP access (infra/omtx_infra/federation.py): the `omtx-gcp` secret carries an
+# external-account credential configuration, whose subject token is this container's Modal OIDC
+# identity token, read from a file.
+TOKEN_FILE = Path("/tmp/omtx/modal-identity-token")
+CREDENTIAL_CONFIG_FILE = Path("/tmp/omtx/gcp-credentials.json")
+
+
+def use_gcp_identity() -> None:
+    """Before the first Google client: write the token and the configuration where Google's auth
+    library looks. A secret that holds a service-account key file path instead is left alone."""
+    token = os.environ.get("MODAL_IDENTITY_TOKEN")
+    config = os.environ.get("OMTX_GCP_CREDENTIAL_CONFIG")
+    if not token or not config:
+        return
+    TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    TOKEN_FILE.write_text(token)
+    CREDENTIAL_CONFIG_FILE.write_text(config)
+    os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(CREDENTIAL_CONFIG_FILE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret
+from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
 
 cpu_image = (
     modal.Image.debian_slim(python_version="3.11")
@@ -25,4 +25,5 @@ def run_cpu_work_order(order_json: str) -> int:
     """One chunk of a CPU model's ligands; returns how many were reported."""
     from omtx.worker import run_work_order_json
 
+    use_gcp_identity()
     return run_work_order_json(order_json)

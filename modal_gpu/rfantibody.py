@@ -18,7 +18,7 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret
+from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
 from omtx.predictors.rfantibody import GPU
 from omtx.predictors.rfantibody_commands import RFANTIBODY_COMMIT, RFANTIBODY_REPO, WEIGHT_FILES, WEIGHTS_URL
 
@@ -94,6 +94,7 @@ def fetch_rfantibody_weights() -> list[str]:
 class RFAntibody:
     @modal.enter()
     def setup(self) -> None:
+        use_gcp_identity()
         weights = Path(os.environ.get("RFANTIBODY_WEIGHTS", WEIGHTS_DIR))
         if missing_weights(weights):
             weights_volume.reload()  # another container may have fetched them meanwhile
