@@ -171,6 +171,7 @@ class Batch(BaseModel):
 class Job(BaseModel):
     job_id: str
     batch_id: str
+    model: str = ""  # the batch's model, so capacity is counted per model across batches
     index: int
     shard: int
     ligand_name: str

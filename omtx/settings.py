@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     modal_chai1_timeout_s: int | None = Field(None, ge=60)
     modal_msa_timeout_s: int | None = Field(None, ge=60)
     job_deadline_s: int = Field(900, ge=1)
+    # Worker calls a model may have in flight, overriding its spec (JSON: {"boltz2": 40}); above
+    # it, dispatch answers `submitted` with a retryable error and Pub/Sub's backoff holds the work.
+    max_calls_in_flight: dict[str, int] = Field(default_factory=dict)
     job_max_attempts: int = Field(3, ge=1, le=20)
     reconcile_interval_s: int = Field(15, ge=1)
     queued_grace_s: int = Field(300, ge=0)  # a job queued longer than this lost its message

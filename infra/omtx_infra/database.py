@@ -44,6 +44,8 @@ def composite_indexes(sortable_job_fields: tuple[str, ...]) -> list[CompositeInd
         CompositeIndex("claims", (("state", ASC), ("lease_until", ASC)), group=True),
         # result cache: succeeded jobs of any batch with one of a chunk's input hashes
         CompositeIndex("jobs", (("input_hash", ASC), ("status", ASC)), group=True),
+        # dispatch backpressure: a model's jobs in flight across every batch
+        CompositeIndex("jobs", (("model", ASC), ("status", ASC)), group=True),
     ]
     # query_jobs ordered by a field or metric (then by index, for stable pages), with or without status
     for field in sortable_job_fields:

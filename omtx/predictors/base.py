@@ -104,3 +104,5 @@ class ModelSpec:
     cacheable: bool = True
     # How long a dispatched chunk may run before the reconciler retries it (None: the setting)
     job_deadline_s: int | None = None
+    # Worker calls in flight at once, across batches (None: unbounded); settings may override
+    max_calls_in_flight: int | None = None

@@ -217,4 +217,6 @@ SPEC = ModelSpec(
     modal_target="Boltz2.run",
     # 32 ligands at 13 s, a cold start and an MSA miss, with room
     job_deadline_s=1800,
+    # 20 GPUs: the fleet simulation's figures (benchmarks/gpu_fleet.py)
+    max_calls_in_flight=20,
 )

@@ -121,4 +121,6 @@ SPEC = ModelSpec(
     modal_target="Chai1.run",
     # 8 ligands at 60 s, a cold start and an MSA miss, with room
     job_deadline_s=1800,
+    # 20 GPUs: the fleet simulation's figures (benchmarks/gpu_fleet.py)
+    max_calls_in_flight=20,
 )

@@ -255,4 +255,6 @@ SPEC = ModelSpec(
     job_deadline_s=3 * 3600,
     needs_structure=True,
     check_structure="omtx.predictors.rfantibody:check_structure",
+    # design runs hold a GPU for tens of minutes
+    max_calls_in_flight=10,
 )

@@ -168,4 +168,6 @@ SPEC = ModelSpec(
     cost=CostModel(seconds_per_ligand=30.0, startup_s=5.0, hardware="cpu", usd_per_second=0.0000262),
     needs_structure=True,
     check_structure="omtx.predictors.vina:check_structure",
+    # Modal CPU containers of 2 cores
+    max_calls_in_flight=100,
 )

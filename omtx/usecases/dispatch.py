@@ -8,13 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from omtx import metrics
 from omtx.domain import Batch, BatchStatus, Job
-from omtx.errors import PermanentError
+from omtx.errors import PermanentError, TransientError
 from omtx.events import JobDone, JobsDispatched, JobsDone, JobsSubmitted
 from omtx.executors import get_executor
+from omtx.gcp import capacity, pubsub, storage
 from omtx.gcp import firestore_store as store
-from omtx.gcp import pubsub, storage
-from omtx.predictors.base import LigandTask
+from omtx.predictors.base import LigandTask, ModelSpec
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
 from omtx.usecases.fanout import fan_out_range
@@ -42,6 +43,7 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     call_id = f"{executor.name}-{uuid.uuid4().hex[:16]}"
     # Claiming first is what makes a redelivered `submitted` harmless: claimed jobs are skipped.
     spec = get_model(batch.model)
+    check_capacity(spec)
     deadline_s = spec.job_deadline_s or settings.job_deadline_s
     jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s)
     if not jobs:
@@ -85,6 +87,23 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
     )
     return DispatchOutcome(claimed=len(jobs) + len(cached), cached=len(cached), call_id=call_id)
+
+
+class AtCapacity(TransientError):
+    """The model has its maximum of calls in flight; the message comes back after a backoff."""
+
+
+def check_capacity(spec: ModelSpec) -> None:
+    """Backpressure, not dropped work: above the limit the `submitted` message is nacked and
+    Pub/Sub redelivers it with exponential backoff. Concurrent dispatchers may overshoot by
+    the chunks they start at the same moment; a leased semaphore would make it exact."""
+    limit = get_settings().max_calls_in_flight.get(spec.name, spec.max_calls_in_flight)
+    if limit is None:
+        return
+    in_flight = capacity.jobs_in_flight(spec.name)
+    if in_flight >= limit * spec.chunk_size:
+        metrics.count("dispatch.at_capacity")
+        raise AtCapacity(f"{spec.name} has {in_flight} jobs in flight (limit {limit} calls of {spec.chunk_size})")
 
 
 def answer_from_cache(batch: Batch, jobs: list[Job]) -> set[str]:

@@ -38,6 +38,8 @@ def test_the_store_queries_have_their_composite_indexes(deployed: Deployed) -> N
         ("claims", "COLLECTION_GROUP", (("state", A), ("lease_until", A))),
         # cached_results: the result cache looks up succeeded jobs by input hash in every batch
         ("jobs", "COLLECTION_GROUP", (("input_hash", A), ("status", A))),
+        # jobs_in_flight: dispatch's per-model capacity check
+        ("jobs", "COLLECTION_GROUP", (("model", A), ("status", A))),
     }
     assert needed <= found
 

@@ -46,6 +46,7 @@ def seed_batch(n: int, shards: int = 1) -> tuple[Any, list[Any]]:
         Job(
             job_id=job_id(batch_id, i),
             batch_id=batch_id,
+            model="rdkit_props",
             index=i,
             shard=shard_of(i, n, shards),
             ligand_name=f"l{i}",
