@@ -21,6 +21,43 @@ from pathlib import Path
 import requests
 
 
+SUBSTITUENTS = ["F", "Cl", "Br", "C", "OC", "C(F)(F)F", "C#N", "N(C)C", "O", "CC", "S(C)(=O)=O", "C(N)=O"]
+ACYL_RINGS = ["c1ccc({})cc1", "c1cc({})ccc1", "c1c({})cccc1", "c1ccc({})nc1", "c1cc({})cnc1", "c1csc({})c1"]
+AMINE_TAILS = [
+    "C",
+    "CC",
+    "CCC",
+    "C(C)C",
+    "C1CC1",
+    "C1CCCC1",
+    "C1CCOCC1",
+    "CCO",
+    "CCN(C)C",
+    "Cc1ccccc1",
+    "CC(=O)O",
+    "C(C)(C)C",
+    "CCCO",
+    "C1CCNCC1",
+    "COC",
+    "CC#N",
+    "CF",
+    "CCl",
+    "C(=O)C",
+    "CS",
+]
+
+
+def library(n: int) -> list[str]:
+    """n distinct drug-like amides (acyl ring × substituent × amine ring × substituent × tail):
+    a benchmark on a few repeated strings would measure the duplicate cache, not RDKit."""
+    acyls = [ring.format(s) for ring in ACYL_RINGS for s in SUBSTITUENTS]
+    amines = [f"{ring.format(s)}{tail}" for ring in ACYL_RINGS for s in SUBSTITUENTS for tail in AMINE_TAILS]
+    smiles = [f"{acyl}C(=O)N{amine}" for acyl in acyls for amine in amines]
+    if n > len(smiles):
+        raise SystemExit(f"at most {len(smiles)} distinct ligands")
+    return smiles[:n]
+
+
 def peak_rss_mib(pgid: int) -> float:
     """Largest VmHWM of the processes in a group (the submit service's gunicorn workers)."""
     peak = 0
@@ -46,14 +83,13 @@ def main() -> None:
     os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": tempfile.mkdtemp(prefix="omtx-sub-")}
     from google.cloud import pubsub_v1
 
-    from omtx.cli.demo_data import CDK2_SEQUENCE, cdk2_ligands
+    from omtx.cli.demo_data import CDK2_SEQUENCE
     from omtx.devstack.stack import Stack
     from omtx.gcp.clients import storage_client
     from omtx.settings import get_settings
 
     settings = get_settings()
-    pool = cdk2_ligands(47)
-    ligands = [{"name": f"L{i:06d}", "smiles": pool[i % 47]["smiles"]} for i in range(args.ligands)]
+    ligands = [{"name": f"L{i:06d}", "smiles": smiles} for i, smiles in enumerate(library(args.ligands))]
     n = args.ligands
 
     def on_fresh_stack(measure):  # type: ignore[no-untyped-def]

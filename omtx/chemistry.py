@@ -44,8 +44,8 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
     if mol.GetNumHeavyAtoms() == 0:
         raise LigandRejected("molecule has no heavy atoms")
     warnings: list[str] = []
-    fragments = Chem.GetMolFrags(mol, asMols=True)
-    if len(fragments) > 1:
+    if len(Chem.GetMolFrags(mol)) > 1:  # atom indices: cheap for the common single fragment
+        fragments = Chem.GetMolFrags(mol, asMols=True)
         kept = _largest_fragment.choose(mol)
         kept_smiles = Chem.MolToSmiles(kept)
         dropped = {atom.GetSymbol() for f in fragments if Chem.MolToSmiles(f) != kept_smiles for atom in f.GetAtoms()}
@@ -98,13 +98,20 @@ def describe_all(smiles: Sequence[str]) -> list[Molecule | str]:
     """RDKit on every row: about 0.3 ms a molecule, so large batches are spread over the
     machine's cores."""
     global _pool
+    # A string repeated in a library (a control, a re-run row) is parsed once.
+    unique = list(dict.fromkeys(smiles))
     cores = os.cpu_count() or 1
-    if len(smiles) < PARALLEL_FROM or cores < 2:
-        return [describe(s) for s in smiles]
-    if _pool is None:
-        # spawn: the caller holds gRPC channels and threads that must not be forked
-        _pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("spawn"))
-    return list(_pool.map(describe, smiles, chunksize=max(100, len(smiles) // (cores * 8))))
+    if len(unique) < PARALLEL_FROM or cores < 2:
+        described = [describe(s) for s in unique]
+    else:
+        if _pool is None:
+            # spawn: the caller holds gRPC channels and threads that must not be forked
+            _pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("spawn"))
+        described = list(_pool.map(describe, unique, chunksize=max(100, len(unique) // (cores * 8))))
+    if len(unique) == len(smiles):
+        return described
+    by_string = dict(zip(unique, described, strict=True))
+    return [by_string[s] for s in smiles]
 
 
 def validate_ligands(

@@ -74,9 +74,11 @@ class DockingEngine:
         self._conn: Connection | None = None
         self.starts = 0
         self.map_seconds = 0.0
+        self.setup_seconds = 0.0  # process start, imports and maps, over every start
 
     def _start(self) -> Connection:
         # spawn: the worker holds gRPC channels and threads that must not be forked
+        clock = time.perf_counter()
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(target=_serve, args=(child, *self._args), daemon=True, name="omtx-vina")
@@ -88,6 +90,7 @@ class DockingEngine:
             process.kill()
             raise DockingError(f"could not set up the receptor and maps: {value}")
         self.map_seconds += value
+        self.setup_seconds += time.perf_counter() - clock
         self._process, self._conn = process, parent
         return parent
 

@@ -77,17 +77,25 @@ def publish_chunks(batch: Batch, jobs: Sequence[Job], first_chunk: int = 0) -> i
     return len(messages)
 
 
-def range_size(chunk_size: int) -> int:
-    """A whole number of chunks, so no chunk straddles two ranges."""
-    return max(1, get_settings().fanout_range // chunk_size) * chunk_size
+# Ranges in flight at once: each range's handler publishes the range FANOUT_STRIDE further on,
+# so chunk messages never queue behind a hundred range messages on the same subscription.
+FANOUT_STRIDE = 2
+
+
+def range_bounds(total: int, chunk_size: int) -> list[tuple[int, int]]:
+    """Whole chunks per range, so no chunk straddles two; the first range is two chunks, so the
+    first worker starts while the rest is still being written."""
+    size = max(1, get_settings().fanout_range // chunk_size) * chunk_size
+    first = min(size, 2 * chunk_size)
+    starts = [0, *range(first, total, size)]
+    return [(start, min(total, end)) for start, end in zip(starts, [*starts[1:], total], strict=True)]
 
 
 def write_ranges(batch_id: str, ligands: Sequence[Ligand], chunk_size: int) -> list[LigandRange]:
     settings = get_settings()
-    size = range_size(chunk_size)
     ranges = []
-    for start in range(0, len(ligands), size):
-        part = ligands[start : start + size]
+    for start, end in range_bounds(len(ligands), chunk_size):
+        part = ligands[start:end]
         uri = storage.put_bytes(
             settings.inputs_bucket,
             f"batches/{batch_id}/ranges/{start:07d}.json",
@@ -106,21 +114,42 @@ def manifest_name(batch_id: str) -> str:
     return f"batches/{batch_id}/ranges/manifest.json"
 
 
+def read_manifest(batch_id: str) -> list[LigandRange] | None:
+    uri = storage.gcs_uri(get_settings().inputs_bucket, manifest_name(batch_id))
+    if not storage.exists(uri):
+        return None
+    return [LigandRange.model_validate(r) for r in json.loads(storage.get_bytes(uri))["ranges"]]
+
+
 def republish_ranges(batch: Batch) -> int:
     """Publishes every range of a batch whose jobs are not all written; 0 when it has none."""
-    uri = storage.gcs_uri(get_settings().inputs_bucket, manifest_name(batch.batch_id))
-    if not storage.exists(uri) or store.count_jobs(batch.batch_id) >= batch.total:
+    ranges = read_manifest(batch.batch_id)
+    if ranges is None or store.count_jobs(batch.batch_id) >= batch.total:
         return 0
-    ranges = [LigandRange.model_validate(r) for r in json.loads(storage.get_bytes(uri))["ranges"]]
     publish_ranges(batch.batch_id, ranges)
     return len(ranges)
 
 
 def publish_ranges(batch_id: str, ranges: Sequence[LigandRange]) -> None:
+    """At submit, the first FANOUT_STRIDE ranges; each handled range then starts the next."""
     pubsub.publish(
         get_settings().topic_submitted,
         [JobsSubmitted(batch_id=batch_id, chunk=-1, range=r) for r in ranges],
     )
+
+
+def continue_fanout(batch: Batch, done: LigandRange) -> bool:
+    """Publishes the range FANOUT_STRIDE after `done`, unless its jobs exist already (another
+    delivery got there first): duplicates of a range do not multiply down the chain."""
+    ranges = read_manifest(batch.batch_id) or []
+    position = next((i for i, r in enumerate(ranges) if r.start == done.start), None)
+    if position is None or position + FANOUT_STRIDE >= len(ranges):
+        return False
+    following = ranges[position + FANOUT_STRIDE]
+    if store.get_job(batch.batch_id, job_id(batch.batch_id, following.start)) is not None:
+        return False
+    publish_ranges(batch.batch_id, [following])
+    return True
 
 
 def fan_out_range(event: JobsSubmitted) -> FanOutOutcome:
@@ -137,4 +166,5 @@ def fan_out_range(event: JobsSubmitted) -> FanOutOutcome:
     created = store.create_jobs(batch.batch_id, jobs)
     chunk_size = get_model(batch.model).chunk_size
     published = publish_chunks(batch, jobs, first_chunk=event.range.start // chunk_size)
+    continue_fanout(batch, event.range)
     return FanOutOutcome(created=created, published=published)

@@ -8,7 +8,7 @@ import json
 import math
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from omtx.chemistry import validate_ligands
 from omtx.docking.receptor import is_mmcif
@@ -16,11 +16,13 @@ from omtx.domain import Batch, BatchRequest, BatchStatus, Ligand, ProteinIn
 from omtx.errors import Conflict, InputError
 from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp import tenants_store as tenants
 from omtx.ids import new_batch_id, shard_count
 from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import get_model, parse_params
 from omtx.settings import get_settings
-from omtx.usecases.fanout import build_jobs, publish_chunks, publish_ranges, write_ranges
+from omtx.tenancy.errors import BudgetExceeded
+from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
 
 ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA
 
@@ -34,6 +36,7 @@ class Estimate(BaseModel):
     worker_calls: int
     hardware: str
     compute_seconds: float
+    gpu_seconds: float = Field(description="What the batch is charged against the tenant's budget: 0 on CPU")
     cost_usd: float
     eta_s: float
     basis: str
@@ -134,6 +137,7 @@ def estimate(spec: ModelSpec, jobs: int) -> Estimate:
         worker_calls=calls,
         hardware=cost.hardware,
         compute_seconds=round(compute, 1),
+        gpu_seconds=0.0 if cost.hardware == "cpu" else round(compute, 1),
         cost_usd=round(compute * cost.usd_per_second, 4),
         eta_s=round(waves * per_call, 1),
         basis=f"{cost.seconds_per_ligand} s/ligand, {cost.startup_s} s start-up per call of {spec.chunk_size}, "
@@ -148,11 +152,22 @@ def fingerprint(request: BatchRequest) -> str:
 
 
 def submit_batch(
-    request: BatchRequest, tenant: str, *, dry_run: bool = False, idempotency_key: str | None = None
+    request: BatchRequest,
+    tenant: str,
+    *,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+    budgeted: bool = False,
 ) -> SubmitOutcome:
+    """With `budgeted`, the batch's estimated GPU-seconds are charged to the tenant before
+    anything is created (BudgetExceeded if they would take it past its budget). A dry run and a
+    replay charge nothing."""
     if dry_run or idempotency_key is None:
         checked = validate(request)
-        return _outcome(None, checked, dry_run=True) if dry_run else _create(request, checked, tenant, new_batch_id())
+        if dry_run:
+            return _outcome(None, checked, dry_run=True)
+        charge(tenant, checked, budgeted)
+        return _create(request, checked, tenant, new_batch_id())
     # The key is claimed before validation, so a retry that arrives while a large batch is still
     # being validated answers at once instead of validating it all again.
     key_hash = fingerprint(request)
@@ -167,12 +182,21 @@ def submit_batch(
         raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
     try:
         checked = validate(request)
-    except InputError:
+        charge(tenant, checked, budgeted)
+    except (InputError, BudgetExceeded):
         store.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
         raise
     outcome = _create(request, checked, tenant, claim.batch_id)
     store.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
     return outcome
+
+
+def charge(tenant: str, checked: Validated, budgeted: bool) -> None:
+    """Charged when accepted, on the estimate, and not refunded: a submission that fails later
+    (a 503 the client retries) may be charged twice, never not at all."""
+    gpu_s = estimate(checked.spec, len(checked.ligands)).gpu_seconds
+    if budgeted and gpu_s > 0:
+        tenants.charge(tenant, gpu_s)
 
 
 def _outcome(batch_id: str | None, checked: Validated, *, dry_run: bool = False) -> SubmitOutcome:
@@ -243,5 +267,5 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         # Answer now; dispatch writes the jobs range by range (omtx/usecases/fanout.py).
         ranges = write_ranges(batch_id, ligands, spec.chunk_size)
         store.create_batch(batch, [])
-        publish_ranges(batch_id, ranges)
+        publish_ranges(batch_id, ranges[:FANOUT_STRIDE])
     return _outcome(batch_id, checked)

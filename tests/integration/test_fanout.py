@@ -28,6 +28,7 @@ def test_large_batch_fans_out_in_the_background_and_completes(settings):
     bounds = [(r["start"], r["end"]) for r in manifest["ranges"]]
     assert bounds == [(start, min(start + 16, 100)) for start in range(0, 100, 16)]
 
+    # Only the first two ranges were published at submit; each handled range starts the next.
     def finished():
         body = requests.get(f"{settings.api_base_url}/v1/batches/{batch_id}", timeout=10).json()
         return body if body["status"] == "completed" else None
@@ -57,7 +58,8 @@ def test_a_range_delivered_twice_or_lost_creates_each_job_once(settings, subscri
         if m.attributes["batch_id"] == batch.batch_id
         and (event := JobsSubmitted.model_validate_json(m.data)).range is not None
     ]
-    assert sorted((r.start, r.end) for r in ranges) == [(0, 16), (16, 32), (32, 48), (48, 50)]
+    # (each handled range may also start the one two further on, if its jobs are not there yet)
+    assert sorted({(r.start, r.end) for r in ranges}) == [(0, 16), (16, 32), (32, 48), (48, 50)]
 
     # Those deliveries reach the stack's dispatch too; a further redelivery creates nothing.
     wait_for(lambda: store.count_jobs(batch.batch_id) == 50, timeout_s=30)

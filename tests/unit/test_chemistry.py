@@ -54,7 +54,9 @@ def test_names_are_generated_and_duplicates_rejected():
 def test_large_batches_are_validated_in_parallel_with_the_same_result(monkeypatch):
     import omtx.chemistry as chemistry
 
-    rows = [LigandIn(smiles=s) for s in ["CCO", "C1CC", "c1ccccc1", "CC(=O)[O-].[Na+]", "OCC", "XX"] * 5]
+    # repeated strings are parsed once: 12 distinct strings, each repeated
+    unique = ["CCO", "C1CC", "c1ccccc1", "CC(=O)[O-].[Na+]", "OCC", "XX"] + [f"C{'C' * n}O" for n in range(1, 7)]
+    rows = [LigandIn(smiles=s) for s in unique * 3]
     serial = validate_ligands(rows)
     monkeypatch.setattr(chemistry, "PARALLEL_FROM", 10)
     monkeypatch.setattr(chemistry.os, "cpu_count", lambda: 2)

@@ -70,3 +70,17 @@ def test_fingerprint_is_the_request_not_its_spelling():
     b = request([{"smiles": "CCO"}], params={"optimize": True, "seed": 1})
     assert fingerprint(a) == fingerprint(b)
     assert fingerprint(a) != fingerprint(request([{"smiles": "CCN"}], params={"seed": 1, "optimize": True}))
+
+
+def test_fanout_ranges_are_whole_chunks_and_the_first_is_small(monkeypatch):
+    from omtx.settings import get_settings
+    from omtx.usecases.fanout import range_bounds
+
+    monkeypatch.setenv("OMTX_FANOUT_RANGE", "1000")
+    get_settings.cache_clear()
+    bounds = range_bounds(100_000, 50)
+    assert bounds[:3] == [(0, 100), (100, 1100), (1100, 2100)] and bounds[-1] == (99_100, 100_000)
+    assert all(start % 50 == 0 for start, _ in bounds)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))  # contiguous
+    assert range_bounds(30, 50) == [(0, 30)]
+    get_settings.cache_clear()
