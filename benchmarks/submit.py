@@ -20,7 +20,6 @@ from pathlib import Path
 
 import requests
 
-
 SUBSTITUENTS = ["F", "Cl", "Br", "C", "OC", "C(F)(F)F", "C#N", "N(C)C", "O", "CC", "S(C)(=O)=O", "C(N)=O"]
 ACYL_RINGS = ["c1ccc({})cc1", "c1cc({})ccc1", "c1c({})cccc1", "c1ccc({})nc1", "c1cc({})cnc1", "c1csc({})c1"]
 AMINE_TAILS = [
