@@ -13,7 +13,7 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
+from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, msa_sequence, use_gcp_identity
 from omtx.predictors import boltz2 as model
 from omtx.settings import get_settings
 
@@ -88,15 +88,6 @@ def fetch_boltz2_weights() -> list[str]:
     return sorted(p.name for p in Path(WEIGHTS_DIR).iterdir())
 
 
-def msa_sequence(order_json: str) -> str | None:
-    """The protein whose MSA an order needs, or None in single-sequence mode."""
-    from omtx.worker import WorkOrder
-
-    order = WorkOrder.model_validate_json(order_json)
-    params = model.Boltz2Params.model_validate(order.params)
-    return order.protein.sequence if params.msa == "colabfold" else None
-
-
 @app.cls(
     image=boltz2_image,
     gpu=GPU,
@@ -130,7 +121,7 @@ class Boltz2:
         the worker, which stores every ligand's outputs and publishes its job-done."""
         from omtx.worker import run_work_order_json
 
-        sequence = msa_sequence(order_json)
+        sequence = msa_sequence(order_json, model.Boltz2Params)
         if sequence is not None:
             boltz2_msa.remote(sequence)
         return run_work_order_json(order_json)

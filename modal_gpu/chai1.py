@@ -9,7 +9,7 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
+from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, msa_sequence, use_gcp_identity
 from omtx.predictors import chai1 as model
 from omtx.settings import get_settings
 
@@ -63,15 +63,6 @@ def fetch_chai1_weights() -> list[str]:
     return [str(p) for p in paths]
 
 
-def msa_sequence(order_json: str) -> str | None:
-    """The protein whose MSA an order needs, or None in single-sequence mode."""
-    from omtx.worker import WorkOrder
-
-    order = WorkOrder.model_validate_json(order_json)
-    params = model.Chai1Params.model_validate(order.params)
-    return order.protein.sequence if params.msa == "colabfold" else None
-
-
 @app.cls(
     image=chai1_image,
     gpu=GPU,
@@ -105,7 +96,7 @@ class Chai1:
         the worker, which stores every ligand's outputs and publishes its job-done."""
         from omtx.worker import run_work_order_json
 
-        sequence = msa_sequence(order_json)
+        sequence = msa_sequence(order_json, model.Chai1Params)
         if sequence is not None:
             chai1_msa.remote(sequence)
         return run_work_order_json(order_json)

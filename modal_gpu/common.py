@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import modal
+from pydantic import BaseModel
 
 from omtx.settings import get_settings
 
@@ -42,3 +43,12 @@ def use_gcp_identity() -> None:
     TOKEN_FILE.write_text(token)
     CREDENTIAL_CONFIG_FILE.write_text(config)
     os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = str(CREDENTIAL_CONFIG_FILE)
+
+
+def msa_sequence(order_json: str, params_type: type[BaseModel]) -> str | None:
+    """The protein whose MSA an order needs, or None when the model runs single-sequence."""
+    from omtx.worker import WorkOrder
+
+    order = WorkOrder.model_validate_json(order_json)
+    params = params_type.model_validate(order.params)
+    return order.protein.sequence if getattr(params, "msa", None) == "colabfold" else None

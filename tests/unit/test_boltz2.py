@@ -516,6 +516,6 @@ def test_modal_module_registers_on_the_app():
         warnings.simplefilter("ignore", modal.exception.DeprecationError)
         assert app.registered_classes["Boltz2"] is modal_boltz2.Boltz2
     order = WorkOrder(batch_id="b1", model="boltz2", protein=PROTEIN, ligands=[task("j-1")], executor="modal")
-    assert modal_boltz2.msa_sequence(order.model_dump_json()) == SEQUENCE
+    assert modal_boltz2.msa_sequence(order.model_dump_json(), Boltz2Params) == SEQUENCE
     single = order.model_copy(update={"params": {"msa": "none"}})
-    assert modal_boltz2.msa_sequence(single.model_dump_json()) is None
+    assert modal_boltz2.msa_sequence(single.model_dump_json(), Boltz2Params) is None

@@ -300,6 +300,6 @@ def test_modal_module_registers_on_the_app():
         warnings.simplefilter("ignore", modal.exception.DeprecationError)
         assert app.registered_classes["Chai1"] is modal_chai1.Chai1
     order = WorkOrder(batch_id="b1", model="chai1", protein=PROTEIN, ligands=[task("j-1")], executor="modal")
-    assert modal_chai1.msa_sequence(order.model_dump_json()) == SEQUENCE
+    assert modal_chai1.msa_sequence(order.model_dump_json(), Chai1Params) == SEQUENCE
     single = order.model_copy(update={"params": {"msa": "none"}})
-    assert modal_chai1.msa_sequence(single.model_dump_json()) is None
+    assert modal_chai1.msa_sequence(single.model_dump_json(), Chai1Params) is None
