@@ -34,6 +34,9 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
         raise LigandRejected("empty SMILES")
     if any(ch.isspace() for ch in text):
         raise LigandRejected("SMILES contains whitespace")
+    # RDKit reads a C string: it would stop at a NUL and accept "C\x00garbage" as methane.
+    if (bad := next((i for i, ch in enumerate(text) if not ch.isprintable()), None)) is not None:
+        raise LigandRejected(f"SMILES contains the control character {text[bad]!r} at position {bad + 1}")
     mol = Chem.MolFromSmiles(text, sanitize=False)
     if mol is None:
         raise LigandRejected("SMILES syntax error: RDKit could not parse it")

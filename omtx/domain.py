@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from omtx.tracing import current_traceparent
+
 AMINO_ACIDS = frozenset("ACDEFGHIKLMNPQRSTVWY")
 # X (unknown), U (selenocysteine) and O (pyrrolysine) are valid residue codes that the structure
 # models map to UNK; we accept them rather than reject real sequences.
@@ -111,7 +113,12 @@ class BatchRequest(Submission):
     on_invalid: Literal["reject", "skip"] = Field(
         "reject", description="reject: any bad row refuses the batch; skip: valid rows run, bad rows are listed"
     )
-    webhook_url: str | None = Field(None, max_length=2048, description="Reserved: batch webhooks (not yet sent)")
+    webhook_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="receives the batch's milestones (10/25/50/75/90/100 %) and its completion as signed "
+        "POSTs (OMTX-Signature header; the secret is returned with the batch id)",
+    )
 
 
 class PredictionRequest(Submission):
@@ -166,12 +173,22 @@ class Batch(BaseModel):
     # the final counts, written once at finalisation (live counts come from the shards)
     succeeded: int | None = None
     failed: int | None = None
+    webhook_url: str | None = None
+    # The trace the batch was submitted in: aggregate, triggered by a counter change that carries
+    # no message attributes, continues it from here.
+    traceparent: str | None = Field(default_factory=current_traceparent)
+    cancelled: int | None = Field(None, description="Jobs that never finished because the batch was cancelled")
+    cancelled_at: datetime | None = None
+    revision: int = Field(
+        0, description="Finalisations so far minus one: each retry of the failed jobs finalises the batch again"
+    )
 
 
 class Job(BaseModel):
     job_id: str
     batch_id: str
     model: str = ""  # the batch's model, so capacity is counted per model across batches
+    tenant: str = ""  # the batch's tenant, so a cache hit knows whose result it reuses
     index: int
     shard: int
     ligand_name: str
@@ -191,6 +208,7 @@ class Job(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)
     error: str | None = None
     cached_from: str | None = None  # "batch/job" whose result this job reused
+    retries: int = 0  # times the job was requeued by a retry of its batch's failed jobs
     created_at: datetime = Field(default_factory=utcnow)
     queued_at: datetime = Field(default_factory=utcnow)  # when it last became queued (reconciler)
     finished_at: datetime | None = None

@@ -26,7 +26,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from omtx.domain import BatchRequest
-from omtx.errors import InputError
 
 # Most specific first: when a file has several, the earlier alias wins.
 SMILES_COLUMNS = (
@@ -101,72 +100,121 @@ def parse(data: bytes) -> ParsedDrop:
 
 
 def _parse(text: str) -> ParsedDrop:
-    header: dict[str, str] = {}
     # Only real line breaks: str.splitlines() would also split on U+2028, \x85 or form feeds
     # inside a name.
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    body_start = 0
-    for body_start, line in enumerate(lines):  # noqa: B007 - the index is used after the loop
+    header = _read_header(lines)
+    table = _read_table(lines, header.body_start)
+    if len(table.proteins) > 1:
+        raise DropError(f"the protein column holds {len(table.proteins)} different sequences; one file is one protein")
+    sequence = header.values.get("protein") or next(iter(table.proteins), None)
+    if not sequence:
+        raise DropError("no protein: add a '# protein: <sequence>' line above the header, or a 'protein' column")
+    protein = {"sequence": sequence} | ({"id": header.values["protein_id"]} if header.values.get("protein_id") else {})
+    request: dict[str, Any] = {"protein": protein, "ligands": table.ligands}
+    for key in ("model", "name", "on_invalid"):
+        if header.values.get(key):
+            request[key] = header.values[key]
+    for key in ("params", "labels"):
+        if header.values.get(key):
+            try:
+                request[key] = json.loads(header.values[key])
+            except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: [[[[… nested too deep
+                raise DropError(f"{header.where(key)} is not valid JSON: {exc}") from None
+    try:
+        return ParsedDrop(BatchRequest.model_validate(request), table.lines)
+    except ValidationError as exc:
+        problems = [f"{_place(e['loc'], header, table)}: {e['msg']}" for e in exc.errors()[:20]]
+        raise DropError("; ".join(problems)) from None
+
+
+@dataclass(frozen=True)
+class _Header:
+    values: dict[str, str]  # from the '# key: value' lines above the header row
+    lines: dict[str, int]  # key → its file line
+    body_start: int  # index of the header row in the file's lines
+
+    def where(self, key: str) -> str:
+        return f"'# {key}:' (line {self.lines[key]})"
+
+
+def _read_header(lines: list[str]) -> _Header:
+    values: dict[str, str] = {}
+    at: dict[str, int] = {}
+    for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             continue
         if not stripped.startswith("#"):
-            break
+            return _Header(values, at, index)
         key, sep, value = stripped.lstrip("#").partition(":")
         key = key.strip().lower().replace(" ", "_")
         if sep and key in HEADER_KEYS:
-            header[key] = value.strip()
-    else:
-        raise DropError("no ligand rows: the file has only comment lines")
-    table = "\n".join(lines[body_start:])
-    try:
-        dialect = csv.Sniffer().sniff(table.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(table), dialect)
-    columns = [_normalise(c) for c in next(reader)]
+            values[key], at[key] = value.strip(), index + 1
+    raise DropError("no ligand rows: the file has only comment lines")
+
+
+@dataclass(frozen=True)
+class _Table:
+    ligands: list[dict[str, Any]]
+    lines: list[int]  # the file line (1-based) each ligand's row starts on
+    columns: dict[str, str]  # ligand field (smiles, name) → its column's name as written
+    proteins: dict[str, int]  # each sequence in the protein column → the first line it is on
+    protein_column: str | None
+
+
+def _read_table(lines: list[str], body_start: int) -> _Table:
+    # The sniffer only picks the delimiter: its other guesses, made from the header row alone,
+    # would read a quoted "" as two quotes instead of one.
+    reader = csv.reader(io.StringIO("\n".join(lines[body_start:])), delimiter=_delimiter(lines[body_start]))
+    names = next(reader)
+    columns = [_normalise(c) for c in names]
     smiles_col = _pick(columns, SMILES_COLUMNS)
     if smiles_col is None:
         raise DropError(f"no SMILES column; the header row is {lines[body_start]!r} (name one column 'smiles')")
     name_col = _pick(columns, NAME_COLUMNS)
     protein_col = _pick(columns, PROTEIN_COLUMNS)
-
-    ligands: list[dict[str, Any]] = []
-    lines_of: list[int] = []
-    proteins: set[str] = set()
+    table = _Table(
+        [],
+        [],
+        {"smiles": names[smiles_col]} | ({"name": names[name_col]} if name_col is not None else {}),
+        {},
+        names[protein_col] if protein_col is not None else None,
+    )
+    read = reader.line_num
     for row in reader:
+        first_line, read = body_start + read + 1, reader.line_num  # a quoted line break spans lines
         if not any(cell.strip() for cell in row):
             continue
-        cell = row[smiles_col].strip() if smiles_col < len(row) else ""
-        name = row[name_col].strip() if name_col is not None and name_col < len(row) else None
-        ligands.append({"name": name or None, "smiles": cell or " "})
-        lines_of.append(body_start + reader.line_num)
-        if protein_col is not None and protein_col < len(row) and row[protein_col].strip():
-            proteins.add(row[protein_col].strip())
-    if not ligands:
+        cells = dict(enumerate(cell.strip() for cell in row))
+        name = cells.get(name_col) if name_col is not None else None
+        table.ligands.append({"name": name or None, "smiles": cells.get(smiles_col) or " "})
+        table.lines.append(first_line)
+        if protein_col is not None and cells.get(protein_col):
+            table.proteins.setdefault(cells[protein_col], first_line)
+    if not table.ligands:
         raise DropError("no ligand rows under the header")
-    if len(proteins) > 1:
-        raise DropError(f"the protein column holds {len(proteins)} different sequences; one file is one protein")
-    sequence = header.get("protein") or next(iter(proteins), None)
-    if not sequence:
-        raise DropError("no protein: add a '# protein: <sequence>' line above the header, or a 'protein' column")
-    request: dict[str, Any] = {
-        "protein": {"sequence": sequence} | ({"id": header["protein_id"]} if header.get("protein_id") else {}),
-        "ligands": ligands,
-    }
-    for key in ("model", "name", "on_invalid"):
-        if header.get(key):
-            request[key] = header[key]
-    for key in ("params", "labels"):
-        if header.get(key):
-            try:
-                request[key] = json.loads(header[key])
-            except json.JSONDecodeError as exc:
-                raise DropError(f"'# {key}:' is not valid JSON: {exc}") from None
+    return table
+
+
+def _place(loc: tuple[int | str, ...], header: _Header, table: _Table) -> str:
+    """Where in the file the value at `loc` (a pydantic error location) came from."""
+    if len(loc) >= 2 and loc[0] == "ligands" and isinstance(loc[1], int) and loc[1] < len(table.lines):
+        field = str(loc[2]) if len(loc) > 2 else "smiles"
+        return f"line {table.lines[loc[1]]}, column {table.columns.get(field, field)!r}"
+    key = "protein_id" if loc[:2] == ("protein", "id") else str(loc[0]) if loc else ""
+    if key == "protein" and key not in header.values and table.protein_column is not None:
+        return f"line {next(iter(table.proteins.values()))}, column {table.protein_column!r}"
+    if key in header.lines:
+        return header.where(key)
+    return ".".join(map(str, loc))
+
+
+def _delimiter(header_row: str) -> str:
     try:
-        return ParsedDrop(BatchRequest.model_validate(request), lines_of)
-    except ValidationError as exc:
-        raise DropError(InputError.from_validation("", exc).summary()) from None
+        return csv.Sniffer().sniff(header_row, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
 
 
 def _pick(columns: list[str], aliases: tuple[str, ...]) -> int | None:

@@ -120,6 +120,7 @@ class BatchDone(Event):
     failed: int
     results: dict[str, str]
     finished_at: datetime
+    revision: int = 0
 
     def attributes(self) -> dict[str, str]:
         return super().attributes() | {
@@ -129,5 +130,18 @@ class BatchDone(Event):
         }
 
     @staticmethod
-    def stable_id(batch_id: str) -> str:
-        return f"{batch_id}/batch-done"
+    def stable_id(batch_id: str, revision: int = 0) -> str:
+        """Once per batch and revision: a batch finalised again after a retry of its failed
+        jobs (revision n > 0) finishes anew, with an id subscribers do not take for a duplicate."""
+        return f"{batch_id}/batch-done" if revision == 0 else f"{batch_id}/batch-done-r{revision}"
+
+
+class WebhookDue(Event):
+    """A logged webhook delivery (batches/{batch}/webhooks/{delivery_id}) to attempt; redelivered
+    by Pub/Sub until the delivery is settled (omtx/webhooks/deliver.py)."""
+
+    event_type: ClassVar[str] = "webhook.due"
+    delivery_id: str
+
+    def attributes(self) -> dict[str, str]:
+        return super().attributes() | {"delivery_id": self.delivery_id}

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     topic_job_done: str = "job-done"
     topic_batch_done: str = "batch-done"
     topic_bucket_events: str = "bucket-events"
+    topic_webhooks: str = "webhooks"
+
+    # cloud: deployed on GCP (spans exported to Cloud Trace, webhook URLs must be public https,
+    # a configured webhook signing key). local: the dev stack and tests.
+    deployment: Literal["local", "cloud"] = "local"
 
     executor: Literal["local", "modal"] = "local"
     local_workers: int = Field(2, ge=1, le=64)
@@ -59,6 +64,16 @@ class Settings(BaseSettings):
     finalize_lease_s: int = Field(300, ge=5)
     publish_timeout_s: float = 30.0
 
+    # Webhooks: each batch's signing secret is derived from this key (omtx/webhooks/signing.py);
+    # from Secret Manager in the cloud, a fixed development key in the local stack when unset.
+    webhook_signing_key: SecretStr | None = None
+    webhook_timeout_s: float = Field(10.0, gt=0, le=30)
+    webhook_max_attempts: int = Field(12, ge=1, le=50)
+    # Attempt n+1 is due min(backoff_max, backoff * 2**(n-1)) after attempt n; the reconciler's
+    # next pass (reconcile_interval_s here, the Scheduler's minute in the cloud) sends it.
+    webhook_backoff_s: float = Field(5.0, ge=0)
+    webhook_backoff_max_s: float = Field(900.0, ge=0)
+
     # Local stack: every port derives from base_port so parallel stacks never collide.
     host: str = "127.0.0.1"
     base_port: int = Field(8700, ge=1024, le=65000)
@@ -69,6 +84,39 @@ class Settings(BaseSettings):
     push_min_backoff_s: int = Field(1, ge=0, le=600)
     push_max_backoff_s: int = Field(30, ge=0, le=600)
     max_delivery_attempts: int = Field(5, ge=5, le=100)
+
+    # Who may call the API. off: every caller is `tenant`, with operator rights (omtx dev, most
+    # tests); api_key: every /v1 request carries a key (Authorization: Bearer, or X-API-Key where
+    # Cloud Run IAM already uses the Authorization header), which names its tenant and tier.
+    auth: Literal["off", "api_key"] = "off"
+    api_key: SecretStr | None = None  # the key the CLI sends
+    # Requests per minute per key, by tier (a fixed window shared by every instance, in Firestore).
+    rate_free_per_min: int = Field(60, ge=1)
+    rate_pro_per_min: int = Field(600, ge=1)
+    rate_admin_per_min: int = Field(1200, ge=1)
+    # GPU-seconds a new tenant may spend, by the tier of its first key (`omtx keys create`).
+    budget_free_gpu_s: float = Field(3_600, ge=0)
+    budget_pro_gpu_s: float = Field(360_000, ge=0)
+    budget_admin_gpu_s: float = Field(3_600_000, ge=0)
+    # Submit's push routes (/pubsub/bucket-events, /internal/reconcile). oidc: each request carries
+    # a Google-signed ID token for push_audience (the service URL), from the Pub/Sub push identity
+    # or the Cloud Scheduler identity respectively. The emulators send no token: off locally.
+    push_auth: Literal["off", "oidc"] = "off"
+    push_audience: str | None = None
+    push_service_account: str | None = None
+    scheduler_service_account: str | None = None
+
+    @model_validator(mode="after")
+    def _push_identities_given(self) -> Settings:
+        if self.push_auth == "oidc":
+            missing = [
+                f"OMTX_{name.upper()}"
+                for name in ("push_audience", "push_service_account", "scheduler_service_account")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"push_auth=oidc needs {', '.join(missing)}")
+        return self
 
     @property
     def firestore_port(self) -> int:

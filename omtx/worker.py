@@ -3,6 +3,7 @@ publishes its `job-done`. The Modal app and the local executor call the same fun
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omtx import __version__
+from omtx import __version__, fault_injection, logs, tracing
 from omtx.domain import ProteinIn, utcnow
 from omtx.events import JobDone, JobsDone
 from omtx.predictors.base import ChunkPredictor, LigandTask, ModelSpec, Prediction, PredictionFailed, Predictor
@@ -36,6 +37,9 @@ class WorkOrder(BaseModel):
     ligands: list[LigandTask] = Field(min_length=1)
     executor: str
     call_id: str | None = None
+    # The trace of the dispatch that created the order: the worker runs in another process (or on
+    # Modal) and continues it, so its job-done reports carry it on to complete.
+    traceparent: str | None = Field(default_factory=tracing.current_traceparent)
 
 
 def job_prefix(batch_id: str, job_id: str) -> str:
@@ -47,6 +51,12 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
     each finished ligand to a small thread pool that stores its files; the reporter publishes
     finished ligands in groups, so I/O overlaps the next prediction and a fast model does not
     pay one message per ligand."""
+    # The trace's ids only: spans are exported by the services, and the Modal image carries no exporter.
+    with tracing.continued(order.traceparent), logs.bind(batch_id=order.batch_id):
+        return _run_order(order)
+
+
+def _run_order(order: WorkOrder) -> list[JobDone]:
     spec = get_model(order.model)
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
@@ -60,7 +70,8 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
         with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
             futures = []
             for outcome in outcomes:
-                future = pool.submit(store_outputs, order, spec, params, outcome)
+                # Each task runs in a copy of this context: its log lines carry the trace and batch.
+                future = pool.submit(contextvars.copy_context().run, store_outputs, order, spec, params, outcome)
                 future.add_done_callback(reporter.add)
                 futures.append(future)
             results = [future.result() for future in futures]
@@ -144,7 +155,9 @@ class Reporter:
         self._lock = threading.Condition()
         self._closed = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="omtx-reporter", daemon=True)
+        # A thread starts with an empty context: the reports it publishes carry the caller's trace.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._run,), name="omtx-reporter", daemon=True)
         self._thread.start()
 
     def add(self, future: Future[JobDone]) -> None:
@@ -294,4 +307,5 @@ def store_outputs(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome:
 
 def run_work_order_json(payload: str) -> int:
     """Entry point for process pools and Modal: JSON in, number of ligands handled out."""
+    fault_injection.arm_worker_crash()
     return len(run_work_order(WorkOrder.model_validate_json(payload)))

@@ -68,7 +68,7 @@ class _DeployedSettings(Settings):
 
 
 # Settings this program decides; the rest may be tuned through `appSettings`.
-_OWNED_SETTINGS = ("project", "inputs_bucket", "results_bucket", "executor")
+_OWNED_SETTINGS = ("project", "inputs_bucket", "results_bucket", "executor", "deployment", "auth")
 # Settings the deployed code reads that name something this program creates or configures.
 _EXPORTED_SETTINGS = (
     *_OWNED_SETTINGS,
@@ -79,7 +79,10 @@ _EXPORTED_SETTINGS = (
     "topic_job_done",
     "topic_batch_done",
     "topic_bucket_events",
+    "topic_webhooks",
     "modal_app",
+    "deployment",
+    "auth",
 )
 
 
@@ -202,6 +205,9 @@ class InfraConfig(BaseModel):
                 "inputs_bucket": self.inputs_bucket or f"{self.project}-omtx-inputs",
                 "results_bucket": self.results_bucket or f"{self.project}-omtx-results",
                 "executor": "modal",
+                # cloud: spans to Cloud Trace, https-only public webhook URLs; API keys required
+                "deployment": "cloud",
+                "auth": "api_key",
             }
         )
 

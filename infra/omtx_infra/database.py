@@ -46,6 +46,8 @@ def composite_indexes(sortable_job_fields: tuple[str, ...]) -> list[CompositeInd
         CompositeIndex("jobs", (("input_hash", ASC), ("status", ASC)), group=True),
         # dispatch backpressure: a model's jobs in flight across every batch
         CompositeIndex("jobs", (("model", ASC), ("status", ASC)), group=True),
+        # reconciler: webhook deliveries whose next attempt is due
+        CompositeIndex("webhooks", (("state", ASC), ("next_attempt_at", ASC)), group=True),
     ]
     # query_jobs ordered by a field or metric (then by index, for stable pages), with or without status
     for field in sortable_job_fields:

@@ -27,15 +27,19 @@ BUCKET_ACCESS: dict[str, dict[str, str]] = {
     WORKER: {"results": OBJECT_USER},
 }
 # Settings field of each topic an identity publishes to. The reconciler (in submit) re-publishes
-# `submitted` and, when it finalises a batch, `batch-done`.
+# `submitted`, finalises batches (`batch-done`) and re-drives webhooks; dispatch answers result-
+# cache hits with `job-done`; aggregate queues milestone and completion webhooks.
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "submit": ("topic_submitted", "topic_batch_done"),
-    "dispatch": ("topic_dispatched",),
-    "aggregate": ("topic_batch_done",),
+    "submit": ("topic_submitted", "topic_batch_done", "topic_webhooks"),
+    "dispatch": ("topic_dispatched", "topic_job_done"),
+    "aggregate": ("topic_batch_done", "topic_webhooks"),
     WORKER: ("topic_job_done",),
 }
 # Firestore has no per-collection IAM: every service reads and writes batch and job documents.
-PROJECT_ROLES: dict[str, tuple[str, ...]] = {name: ("roles/datastore.user",) for name in SERVICES}
+# Every service writes spans to Cloud Trace; submit's operator status reads dead-letter backlogs.
+PROJECT_ROLES: dict[str, tuple[str, ...]] = {
+    name: ("roles/datastore.user", "roles/cloudtrace.agent") for name in SERVICES
+} | {"submit": ("roles/datastore.user", "roles/cloudtrace.agent", "roles/monitoring.viewer")}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from pulumi_gcp import cloudrunv2, pubsub, serviceaccount, storage
 from omtx_infra.config import DROP_ACK_DEADLINE_S, InfraConfig
 from omtx_infra.identity import PUBLISHES, Identities, ServiceAgents
 
-TOPIC_FIELDS = ("topic_submitted", "topic_dispatched", "topic_job_done", "topic_batch_done", "topic_bucket_events")
+TOPIC_FIELDS = (
+    "topic_submitted",
+    "topic_dispatched",
+    "topic_job_done",
+    "topic_batch_done",
+    "topic_bucket_events",
+    "topic_webhooks",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class PushRoute:
 PUSH_ROUTES: dict[str, PushRoute] = {
     "dispatch-submitted": PushRoute("topic_submitted", "dispatch", None),
     "complete-job-done": PushRoute("topic_job_done", "complete", None),
+    "complete-webhooks": PushRoute("topic_webhooks", "complete", None),
     "submit-bucket-events": PushRoute("topic_bucket_events", "submit", "/pubsub/bucket-events", DROP_ACK_DEADLINE_S),
 }
 NEVER_EXPIRE = pubsub.SubscriptionExpirationPolicyArgs(ttl="")  # the default deletes a subscription idle for 31 days

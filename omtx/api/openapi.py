@@ -1,17 +1,19 @@
 """The OpenAPI 3.1 document of the HTTPS API, with schemas generated from the pydantic models the
-routes use, so the document cannot drift from the code."""
+routes use, so the document cannot drift from the code. With auth on, every /v1 operation
+requires an API key (either security scheme); with auth off (the local stack) none does."""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from omtx import __version__
-from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, ErrorBody, JobView, ResultsPage
+from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, CancelView, ErrorBody, JobView, ResultsPage, RetryView
 from omtx.domain import BatchRequest, PredictionRequest
+from omtx.usecases.operator import OperatorStatus
 
 REF = "#/components/schemas/{model}"
 
@@ -24,15 +26,49 @@ def _json_response(model: type, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
+    """Error responses; every /v1 operation can also answer 401 and 429 (added by `_secured`)."""
     text = {
         400: "Bad request or query parameter",
+        401: "No API key, or one that is not valid or was revoked (WWW-Authenticate: Bearer)",
+        402: "The estimated GPU-seconds would take the tenant past its budget",
+        403: "The API key's tier may not do this (operators only)",
         404: "Not found (or another tenant's)",
-        409: "Idempotency-Key reused with another body, or still in progress",
+        409: "Conflicts with the batch's state, or an Idempotency-Key reused with another body or still in use",
         413: "Too large",
         422: "Invalid input: every problem, with its location",
+        429: "The API key used up its requests this minute",
     }
-    return {str(code): _json_response(ErrorBody, text[code]) for code in codes}
+    responses = {str(code): _json_response(ErrorBody, text[code]) for code in codes}
+    for code in ("409", "429"):
+        if code in responses:
+            responses[code]["headers"] = RETRY_AFTER
+    return responses
+
+
+def _secured(paths: dict[str, dict[str, Any]], required: bool) -> dict[str, dict[str, Any]]:
+    """Every /v1 operation answers 401 and 429 when keys are required, and says so."""
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["responses"] |= _errors(401, 429)
+            if required:
+                operation["security"] = SECURITY
+    return paths
+
+
+SECURITY: list[dict[str, list[str]]] = [{"bearerKey": []}, {"headerKey": []}]
+SECURITY_SCHEMES = {
+    "bearerKey": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer omtx_<id>_<secret>"},
+    "headerKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The same key; use this header where Cloud Run IAM takes Authorization",
+    },
+}
 
 
 def _param(name: str, description: str, schema: dict[str, Any], where: str = "query") -> dict[str, Any]:
@@ -56,19 +92,30 @@ STREAM = {"description": "The file, streamed", "content": {"application/octet-st
 
 
 @cache
-def document() -> dict[str, Any]:
+def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
     inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (BatchRequest, "validation"),
         (PredictionRequest, "validation"),
     ]
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-        (m, "serialization") for m in (BatchAccepted, BatchView, BatchPage, JobView, ResultsPage, ErrorBody)
+        (m, "serialization")
+        for m in (
+            BatchAccepted,
+            BatchView,
+            BatchPage,
+            JobView,
+            ResultsPage,
+            ErrorBody,
+            CancelView,
+            RetryView,
+            OperatorStatus,
+        )
     ]
     _, schemas = models_json_schema(inputs + outputs, ref_template=REF)
     submit_responses = {
         "202": _json_response(BatchAccepted, "Accepted; Location names the batch"),
         "200": _json_response(BatchAccepted, "A dry run's validation and estimate, or an idempotent replay"),
-    } | _errors(400, 409, 413, 422)
+    } | _errors(400, 402, 409, 413, 422)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -76,95 +123,138 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "Batch protein–ligand predictions: submit a batch, follow it, read its results.",
         },
-        "paths": {
-            "/v1/batches": {
-                "post": {
-                    "operationId": "createBatch",
-                    "summary": "Submit a batch: one protein, N ligands, one model",
-                    "parameters": SUBMIT_PARAMETERS,
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(BatchRequest)}}},
-                    "responses": submit_responses,
-                },
-                "get": {
-                    "operationId": "listBatches",
-                    "summary": "The tenant's batches, newest first",
-                    "parameters": [
-                        _param("status", "Only batches in this status", {"type": "string"}),
-                        LIMIT,
-                        CURSOR,
-                    ],
-                    "responses": {"200": _json_response(BatchPage, "A page of batches")} | _errors(400),
-                },
+        "paths": _secured(_paths(submit_responses), required=auth == "api_key"),
+        "components": {"schemas": schemas["$defs"], "securitySchemes": SECURITY_SCHEMES},
+    }
+
+
+def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        "/v1/batches": {
+            "post": {
+                "operationId": "createBatch",
+                "summary": "Submit a batch: one protein, N ligands, one model",
+                "parameters": SUBMIT_PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(BatchRequest)}}},
+                "responses": submit_responses,
             },
-            "/v1/predictions": {
-                "post": {
-                    "operationId": "createPrediction",
-                    "summary": "One protein–ligand prediction: the same pipeline as a batch of one",
-                    "parameters": SUBMIT_PARAMETERS,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref(PredictionRequest)}},
-                    },
-                    "responses": submit_responses,
-                }
-            },
-            "/v1/batches/{batch_id}": {
-                "get": {
-                    "operationId": "getBatch",
-                    "summary": "Status, counts, progress, milestones, ETA and links",
-                    "parameters": [BATCH_ID],
-                    "responses": {"200": _json_response(BatchView, "The batch")} | _errors(404),
-                }
-            },
-            "/v1/batches/{batch_id}/results": {
-                "get": {
-                    "operationId": "getResults",
-                    "summary": "A page of the batch's jobs with their metrics",
-                    "description": "Filter with min_<metric>= / max_<metric>=, order with order_by=<metric> "
-                    "(prefix '-' for descending; lists the jobs that have the metric).",
-                    "parameters": [
-                        BATCH_ID,
-                        _param("order_by", "Metric to order by, '-' prefix for descending", {"type": "string"}),
-                        _param("status", "Only jobs in this status", {"type": "string"}),
-                        LIMIT,
-                        CURSOR,
-                    ],
-                    "responses": {"200": _json_response(ResultsPage, "A page of results")} | _errors(400, 404),
-                }
-            },
-            "/v1/batches/{batch_id}/exports/{name}": {
-                "get": {
-                    "operationId": "getExport",
-                    "summary": "An aggregated result file (JSON, CSV, Parquet, summary, report)",
-                    "parameters": [
-                        BATCH_ID,
-                        _param(
-                            "name",
-                            "aggregated.json, summary.json, job_index.json, "
-                            "batch_results.csv, batch_results.parquet or report.html",
-                            {"type": "string"},
-                            "path",
-                        ),
-                    ],
-                    "responses": {"200": STREAM} | _errors(404),
-                }
-            },
-            "/v1/batches/{batch_id}/jobs/{job_id}": {
-                "get": {
-                    "operationId": "getJob",
-                    "summary": "One job",
-                    "parameters": [BATCH_ID, JOB_ID],
-                    "responses": {"200": _json_response(JobView, "The job")} | _errors(404),
-                }
-            },
-            "/v1/batches/{batch_id}/jobs/{job_id}/files/{name}": {
-                "get": {
-                    "operationId": "getJobFile",
-                    "summary": "One of the job's files (results.json, metadata.json, structure, logs.txt)",
-                    "parameters": [BATCH_ID, JOB_ID, _param("name", "File name", {"type": "string"}, "path")],
-                    "responses": {"200": STREAM} | _errors(404),
-                }
+            "get": {
+                "operationId": "listBatches",
+                "summary": "The tenant's batches, newest first",
+                "parameters": [
+                    _param("status", "Only batches in this status", {"type": "string"}),
+                    LIMIT,
+                    CURSOR,
+                ],
+                "responses": {"200": _json_response(BatchPage, "A page of batches")} | _errors(400),
             },
         },
-        "components": {"schemas": schemas["$defs"]},
+        "/v1/predictions": {
+            "post": {
+                "operationId": "createPrediction",
+                "summary": "One protein–ligand prediction: the same pipeline as a batch of one",
+                "parameters": SUBMIT_PARAMETERS,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(PredictionRequest)}},
+                },
+                "responses": submit_responses,
+            }
+        },
+        "/v1/batches/{batch_id}": {
+            "get": {
+                "operationId": "getBatch",
+                "summary": "Status, counts, progress, milestones, ETA and links",
+                "parameters": [BATCH_ID],
+                "responses": {"200": _json_response(BatchView, "The batch")} | _errors(404),
+            },
+            "delete": {
+                "operationId": "deleteBatch",
+                "summary": "Delete a finished batch: its jobs, counters, inputs and result files",
+                "description": "Idempotent: deleting it again answers 204 (to the tenant that deleted it). "
+                "An unfinished batch is refused with 409: cancel it first.",
+                "parameters": [BATCH_ID],
+                "responses": {"204": {"description": "Deleted (or deleted before)"}} | _errors(404, 409),
+            },
+        },
+        "/v1/batches/{batch_id}/cancel": {
+            "post": {
+                "operationId": "cancelBatch",
+                "summary": "Cancel a batch: stop dispatching, stop calls in flight, keep the partial results",
+                "description": "Unfinished jobs become cancelled; succeeded and failed ones keep their results, "
+                "and the result files are written for what finished. batch-done is published once, with "
+                "status cancelled. Cancelling a cancelled batch answers 200 again (repeated: true); a "
+                "finished one is 409.",
+                "parameters": [BATCH_ID],
+                "responses": {"200": _json_response(CancelView, "Cancelled and finalised")} | _errors(404, 409),
+            }
+        },
+        "/v1/batches/{batch_id}/retry": {
+            "post": {
+                "operationId": "retryBatch",
+                "summary": "Run the failed jobs of a finished batch again",
+                "description": "The batch returns to running under revision + 1 and finalises again when the "
+                "jobs are done, with a new result set and a new batch-done. 409 unless the batch is "
+                "completed_with_failures or failed.",
+                "parameters": [BATCH_ID],
+                "responses": {"202": _json_response(RetryView, "Requeued; Location names the batch")}
+                | _errors(402, 404, 409),
+            }
+        },
+        "/v1/admin/status": {
+            "get": {
+                "operationId": "operatorStatus",
+                "summary": "Operators: active batches, jobs in flight per model, oldest queued job, dead letters",
+                "responses": {"200": _json_response(OperatorStatus, "The deployment now")} | _errors(403),
+            }
+        },
+        "/v1/batches/{batch_id}/results": {
+            "get": {
+                "operationId": "getResults",
+                "summary": "A page of the batch's jobs with their metrics",
+                "description": "Filter with min_<metric>= / max_<metric>=, order with order_by=<metric> "
+                "(prefix '-' for descending; lists the jobs that have the metric).",
+                "parameters": [
+                    BATCH_ID,
+                    _param("order_by", "Metric to order by, '-' prefix for descending", {"type": "string"}),
+                    _param("status", "Only jobs in this status", {"type": "string"}),
+                    LIMIT,
+                    CURSOR,
+                ],
+                "responses": {"200": _json_response(ResultsPage, "A page of results")} | _errors(400, 404),
+            }
+        },
+        "/v1/batches/{batch_id}/exports/{name}": {
+            "get": {
+                "operationId": "getExport",
+                "summary": "An aggregated result file (JSON, CSV, Parquet, summary, report)",
+                "parameters": [
+                    BATCH_ID,
+                    _param(
+                        "name",
+                        "aggregated.json, summary.json, job_index.json, "
+                        "batch_results.csv, batch_results.parquet or report.html",
+                        {"type": "string"},
+                        "path",
+                    ),
+                ],
+                "responses": {"200": STREAM} | _errors(404),
+            }
+        },
+        "/v1/batches/{batch_id}/jobs/{job_id}": {
+            "get": {
+                "operationId": "getJob",
+                "summary": "One job",
+                "parameters": [BATCH_ID, JOB_ID],
+                "responses": {"200": _json_response(JobView, "The job")} | _errors(404),
+            }
+        },
+        "/v1/batches/{batch_id}/jobs/{job_id}/files/{name}": {
+            "get": {
+                "operationId": "getJobFile",
+                "summary": "One of the job's files (results.json, metadata.json, structure, logs.txt)",
+                "parameters": [BATCH_ID, JOB_ID, _param("name", "File name", {"type": "string"}, "path")],
+                "responses": {"200": STREAM} | _errors(404),
+            }
+        },
     }

@@ -1,4 +1,8 @@
-"""Routes of the HTTPS API: parse the request, call one use case, map the outcome to HTTP."""
+"""Routes of the HTTPS API: parse the request, call one use case, map the outcome to HTTP.
+
+Every route declares who may call it: anyone (health, the OpenAPI document), a tenant (the /v1
+routes: the API key's tenant, whose batches alone it sees), an operator (admin tier), or one
+Google identity (the push routes, when push_auth=oidc). The router checks before the handler."""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -16,15 +20,28 @@ from werkzeug.routing import Map, Rule
 
 from omtx import progress
 from omtx.api import openapi
-from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, JobView, ResultsPage
+from omtx.api.schemas import (
+    BatchAccepted,
+    BatchPage,
+    BatchView,
+    CancelView,
+    JobView,
+    ResultsPage,
+    RetryView,
+    WebhookDeliveryView,
+)
 from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, PredictionRequest, utcnow
 from omtx.errors import Conflict, InputError, NotFound, TransientError
 from omtx.gcp import firestore_store as store
-from omtx.gcp import storage
+from omtx.gcp import storage, webhook_store
 from omtx.settings import get_settings
-from omtx.usecases import drops
+from omtx.tenancy import access
+from omtx.tenancy.errors import BudgetExceeded, Forbidden, RateLimited, Unauthenticated
+from omtx.tenancy.keys import Principal
+from omtx.usecases import control, drops, operator
 from omtx.usecases.reconcile import reconcile_once
 from omtx.usecases.submit import TooManyLigands, submit_batch
+from omtx.webhooks import keys as webhook_keys
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +55,10 @@ URLS = Map(
         Rule("/internal/reconcile", endpoint="reconcile", methods=["POST"]),
         Rule("/v1/batches", endpoint="list_batches", methods=["GET"]),
         Rule("/v1/batches/<batch_id>", endpoint="get_batch", methods=["GET"]),
+        Rule("/v1/batches/<batch_id>", endpoint="delete_batch", methods=["DELETE"]),
+        Rule("/v1/batches/<batch_id>/cancel", endpoint="cancel_batch", methods=["POST"]),
+        Rule("/v1/batches/<batch_id>/retry", endpoint="retry_batch", methods=["POST"]),
+        Rule("/v1/admin/status", endpoint="operator_status", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/results", endpoint="get_results", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/exports/<name>", endpoint="get_export", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/jobs/<job_id>", endpoint="get_job", methods=["GET"]),
@@ -57,6 +78,9 @@ MAX_PAGE = 1000
 RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z_][A-Za-z0-9_]*)$")
 ORDER_PARAM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*")
 CURSOR_PARAM = re.compile(r"[A-Za-z0-9]{1,64}")
+# What omtx.ids hands out. Anything else names nothing, and some strings (`__x__`, `..`) are not
+# even valid Firestore document ids: refused here as not found, before any lookup.
+ID_PATTERNS = {"batch_id": re.compile(r"b[0-9a-f]{16}"), "job_id": re.compile(r"[0-9a-f]{16}")}
 
 
 class QueryError(InputError):
@@ -89,7 +113,29 @@ def _error(status: int, error: str, message: str, details: list[dict[str, Any]] 
 def handle(request: flask.Request) -> flask.Response:
     try:
         endpoint, args = URLS.bind_to_environ(request.environ).match()
-        return ROUTES[endpoint](request, **args)
+        route = ROUTES[endpoint]
+        if route.access == "anyone":
+            return route.handler(request, **args)
+        if route.access in ("pubsub", "scheduler"):
+            access.verify_push(request.headers, route.access)
+            return route.handler(request, **args)
+        caller = access.authenticate(request.headers)
+        if route.access == "operator":
+            access.require_operator(caller)
+        _check_ids(args)
+        return route.handler(request, caller, **args)
+    except Unauthenticated as exc:
+        response = _error(401, "unauthenticated", str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="omtx"'
+        return response
+    except Forbidden as exc:
+        return _error(403, "forbidden", str(exc))
+    except RateLimited as exc:
+        response = _error(429, "rate_limited", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    except BudgetExceeded as exc:
+        return _error(402, "budget_exceeded", str(exc))
     except TooLarge as exc:
         return _error(413, "too_large", str(exc))
     except BadRequest as exc:
@@ -116,12 +162,18 @@ def handle(request: flask.Request) -> flask.Response:
         return response
 
 
+def _check_ids(args: Mapping[str, Any]) -> None:
+    for name, pattern in ID_PATTERNS.items():
+        if name in args and not pattern.fullmatch(args[name]):
+            raise NotFound(f"{name.replace('_', ' ')} {args[name]!r} not found")
+
+
 def health(request: flask.Request) -> flask.Response:
     return _json({"status": "ok"})
 
 
 def openapi_document(request: flask.Request) -> flask.Response:
-    return _json(openapi.document())
+    return _json(openapi.document(get_settings().auth))
 
 
 def _body(request: flask.Request, model: type[M]) -> M:
@@ -144,26 +196,36 @@ def _flag(request: flask.Request, name: str) -> bool:
     return value in {"true", "1"}
 
 
-def _submit(request: flask.Request, batch_request: BatchRequest) -> flask.Response:
+def _submit(request: flask.Request, caller: Principal, batch_request: BatchRequest) -> flask.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
         raise QueryError(
             "bad Idempotency-Key", [{"loc": ["header", "Idempotency-Key"], "msg": "1–255 characters", "input": key}]
         )
-    outcome = submit_batch(batch_request, get_settings().tenant, dry_run=_flag(request, "dry_run"), idempotency_key=key)
+    outcome = submit_batch(
+        batch_request,
+        caller.tenant,
+        dry_run=_flag(request, "dry_run"),
+        idempotency_key=key,
+        budgeted=caller.metered,
+    )
     if outcome.batch_id is None:
         return _json(BatchAccepted(**dict(outcome), links={}))
     location = f"/v1/batches/{outcome.batch_id}"
-    accepted = BatchAccepted(**dict(outcome), links={"self": location, "results": f"{location}/results"})
+    # Derived from the batch id on each answer, so it is never stored (idempotent replays included)
+    secret = webhook_keys.secret_for(outcome.batch_id) if batch_request.webhook_url else None
+    accepted = BatchAccepted(
+        **dict(outcome), links={"self": location, "results": f"{location}/results"}, webhook_secret=secret
+    )
     return _json(accepted, 200 if outcome.replayed else 202, {"Location": location})
 
 
-def create_batch(request: flask.Request) -> flask.Response:
-    return _submit(request, _body(request, BatchRequest))
+def create_batch(request: flask.Request, caller: Principal) -> flask.Response:
+    return _submit(request, caller, _body(request, BatchRequest))
 
 
-def create_prediction(request: flask.Request) -> flask.Response:
-    return _submit(request, _body(request, PredictionRequest).as_batch())
+def create_prediction(request: flask.Request, caller: Principal) -> flask.Response:
+    return _submit(request, caller, _body(request, PredictionRequest).as_batch())
 
 
 def bucket_event(request: flask.Request) -> flask.Response:
@@ -201,14 +263,14 @@ def _choice(request: flask.Request, name: str, allowed: set[str]) -> str | None:
     return value
 
 
-def _batch_or_404(batch_id: str) -> Batch:
+def _batch_or_404(batch_id: str, caller: Principal) -> Batch:
     batch = store.get_batch(batch_id)
-    if batch is None or batch.tenant != get_settings().tenant:
+    if batch is None or batch.tenant != caller.tenant:
         raise NotFound(f"batch {batch_id} not found")
     return batch
 
 
-def _batch_view(batch: Batch) -> BatchView:
+def _batch_view(batch: Batch, *, deliveries: bool = False) -> BatchView:
     if batch.status.is_final and batch.succeeded is not None and batch.failed is not None:
         counts = Counts(total=batch.total, succeeded=batch.succeeded, failed=batch.failed)  # frozen at the end
     else:
@@ -221,19 +283,52 @@ def _batch_view(batch: Batch) -> BatchView:
     # Built from the already-validated models, without a second validation pass.
     fields = dict(batch) | dict(estimate)
     fields |= {"succeeded": counts.succeeded, "failed": counts.failed, "done": counts.done, "links": links}
+    fields["trace_id"] = batch.traceparent.split("-")[1] if batch.traceparent else None
+    fields["webhooks"] = (
+        [
+            WebhookDeliveryView.model_validate(d.model_dump(exclude={"body"}))
+            for d in webhook_store.list_deliveries(batch.batch_id)
+        ]
+        if deliveries and batch.webhook_url
+        else []
+    )
     return BatchView.model_construct(**fields)
 
 
-def list_batches(request: flask.Request) -> flask.Response:
+def list_batches(request: flask.Request, caller: Principal) -> flask.Response:
     status = _choice(request, "status", {s.value for s in BatchStatus})
     batches, cursor = store.list_batches(
-        get_settings().tenant, limit=_limit(request, 20), status=status, cursor=_cursor(request)
+        caller.tenant, limit=_limit(request, 20), status=status, cursor=_cursor(request)
     )
     return _json(BatchPage(batches=[_batch_view(b) for b in batches], next_cursor=cursor))
 
 
-def get_batch(request: flask.Request, batch_id: str) -> flask.Response:
-    return _json(_batch_view(_batch_or_404(batch_id)))
+def get_batch(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    return _json(_batch_view(_batch_or_404(batch_id, caller), deliveries=True))
+
+
+def _links(batch_id: str) -> dict[str, str]:
+    return {"self": f"/v1/batches/{batch_id}", "results": f"/v1/batches/{batch_id}/results"}
+
+
+def cancel_batch(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    outcome = control.cancel_batch(batch_id, caller.tenant)
+    return _json(CancelView(**dict(outcome), links=_links(batch_id)))
+
+
+def retry_batch(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    outcome = control.retry_failed(batch_id, caller.tenant, budgeted=caller.metered)
+    location = f"/v1/batches/{batch_id}"
+    return _json(RetryView(**dict(outcome), links=_links(batch_id)), 202, {"Location": location})
+
+
+def delete_batch(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    control.delete_batch(batch_id, caller.tenant)
+    return flask.Response(status=204)
+
+
+def operator_status(request: flask.Request, caller: Principal) -> flask.Response:
+    return _json(operator.status())
 
 
 def _job_view(job: Job) -> JobView:
@@ -244,8 +339,8 @@ def _job_view(job: Job) -> JobView:
     return JobView.model_construct(**dict(job), links={"self": base} | files)
 
 
-def get_results(request: flask.Request, batch_id: str) -> flask.Response:
-    batch = _batch_or_404(batch_id)
+def get_results(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    batch = _batch_or_404(batch_id, caller)
     ranges = []
     for key, raw in request.args.items():
         match = RANGE_PARAM.match(key)
@@ -282,8 +377,8 @@ def get_results(request: flask.Request, batch_id: str) -> flask.Response:
     return _json(page)
 
 
-def get_job(request: flask.Request, batch_id: str, job_id: str) -> flask.Response:
-    _batch_or_404(batch_id)
+def get_job(request: flask.Request, caller: Principal, batch_id: str, job_id: str) -> flask.Response:
+    _batch_or_404(batch_id, caller)
     job = store.get_job(batch_id, job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found in batch {batch_id}")
@@ -302,8 +397,8 @@ def _stream(uri: str, filename: str) -> flask.Response:
     return response
 
 
-def get_export(request: flask.Request, batch_id: str, name: str) -> flask.Response:
-    batch = _batch_or_404(batch_id)
+def get_export(request: flask.Request, caller: Principal, batch_id: str, name: str) -> flask.Response:
+    batch = _batch_or_404(batch_id, caller)
     if name not in EXPORTS:
         raise NotFound(f"no export named {name!r}; exports: {', '.join(EXPORTS)}")
     uri = batch.results.get(EXPORTS[name])
@@ -312,8 +407,8 @@ def get_export(request: flask.Request, batch_id: str, name: str) -> flask.Respon
     return _stream(uri, name)
 
 
-def get_job_file(request: flask.Request, batch_id: str, job_id: str, name: str) -> flask.Response:
-    _batch_or_404(batch_id)
+def get_job_file(request: flask.Request, caller: Principal, batch_id: str, job_id: str, name: str) -> flask.Response:
+    _batch_or_404(batch_id, caller)
     job = store.get_job(batch_id, job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found in batch {batch_id}")
@@ -328,17 +423,26 @@ def reconcile(request: flask.Request) -> flask.Response:
     return _json(reconcile_once())
 
 
-ROUTES: dict[str, Callable[..., flask.Response]] = {
-    "health": health,
-    "openapi_document": openapi_document,
-    "create_batch": create_batch,
-    "create_prediction": create_prediction,
-    "bucket_event": bucket_event,
-    "reconcile": reconcile,
-    "list_batches": list_batches,
-    "get_batch": get_batch,
-    "get_results": get_results,
-    "get_export": get_export,
-    "get_job": get_job,
-    "get_job_file": get_job_file,
+class Route(NamedTuple):
+    handler: Callable[..., flask.Response]  # tenant and operator routes also take the caller
+    access: Literal["anyone", "tenant", "operator", "pubsub", "scheduler"]
+
+
+ROUTES: dict[str, Route] = {
+    "health": Route(health, "anyone"),
+    "openapi_document": Route(openapi_document, "anyone"),
+    "create_batch": Route(create_batch, "tenant"),
+    "create_prediction": Route(create_prediction, "tenant"),
+    "bucket_event": Route(bucket_event, "pubsub"),
+    "reconcile": Route(reconcile, "scheduler"),
+    "list_batches": Route(list_batches, "tenant"),
+    "get_batch": Route(get_batch, "tenant"),
+    "delete_batch": Route(delete_batch, "tenant"),
+    "cancel_batch": Route(cancel_batch, "tenant"),
+    "retry_batch": Route(retry_batch, "tenant"),
+    "operator_status": Route(operator_status, "operator"),
+    "get_results": Route(get_results, "tenant"),
+    "get_export": Route(get_export, "tenant"),
+    "get_job": Route(get_job, "tenant"),
+    "get_job_file": Route(get_job_file, "tenant"),
 }

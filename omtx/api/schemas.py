@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from omtx.domain import Batch, Job
+from omtx.usecases.control import CancelOutcome, RetryOutcome
 from omtx.usecases.submit import SubmitOutcome
+from omtx.webhooks.models import WebhookAttempt
 
 
 class ErrorDetail(BaseModel):
@@ -26,6 +29,22 @@ class BatchAccepted(SubmitOutcome):
     """202 for a created batch, 200 for a dry run or an idempotent replay."""
 
     links: dict[str, str]
+    webhook_secret: str | None = Field(
+        None, description="HMAC key of this batch's webhook signatures (whsec_…), when a webhook_url was given"
+    )
+
+
+class WebhookDeliveryView(BaseModel):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    url: str
+    state: str
+    attempts: list[WebhookAttempt]
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    error: str | None = None
 
 
 class BatchView(Batch):
@@ -36,6 +55,8 @@ class BatchView(Batch):
     jobs_per_s: float | None = Field(None, description="Observed throughput since the first dispatch")
     eta_s: float | None = Field(None, description="Seconds until the last job finishes at the observed throughput")
     links: dict[str, str]
+    trace_id: str | None = Field(None, description="The batch's trace (Cloud Logging / Cloud Trace)")
+    webhooks: list[WebhookDeliveryView] = Field(default_factory=list, description="Webhook delivery log")
 
 
 class BatchPage(BaseModel):
@@ -53,3 +74,15 @@ class ResultsPage(BaseModel):
     results: dict[str, str] = Field(description="URIs of the aggregated result files (once the batch is final)")
     jobs: list[JobView]
     next_cursor: str | None
+
+
+class CancelView(CancelOutcome):
+    """200: the batch is cancelled and finalised (its partial results are in the exports)."""
+
+    links: dict[str, str]
+
+
+class RetryView(RetryOutcome):
+    """202: the failed jobs are queued again; the batch finalises again under `revision`."""
+
+    links: dict[str, str]

@@ -15,12 +15,15 @@ class ApiError(Exception):
 
 
 class ApiClient:
-    def __init__(self, base_url: str, timeout_s: float = 120.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 120.0, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.session = requests.Session()
+        if api_key:
+            # X-API-Key, not Authorization: on Cloud Run that header carries the IAM identity token
+            self.session.headers["X-API-Key"] = api_key
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.session.request(method, self.base_url + path, timeout=self.timeout_s, **kwargs)
         try:
             body = response.json()
@@ -32,13 +35,21 @@ class ApiClient:
         return result
 
     def submit(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/v1/batches", json=request)
+        return self.call("POST", "/v1/batches", json=request)
 
     def batch(self, batch_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/v1/batches/{batch_id}")
+        return self.call("GET", f"/v1/batches/{batch_id}")
 
     def results(self, batch_id: str, limit: int = 1000, order_by: str | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if order_by:
             params["order_by"] = order_by
-        return self._call("GET", f"/v1/batches/{batch_id}/results", params=params)
+        return self.call("GET", f"/v1/batches/{batch_id}/results", params=params)
+
+
+def api_client() -> ApiClient:
+    """The API of this deployment (settings.api_base_url), with OMTX_API_KEY when one is set."""
+    from omtx.settings import get_settings
+
+    settings = get_settings()
+    return ApiClient(settings.api_base_url, api_key=settings.api_key.get_secret_value() if settings.api_key else None)

@@ -13,19 +13,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omtx.cli.client import ApiClient, ApiError
+from omtx.cli import control, dlq, keys
+from omtx.cli.client import ApiError, api_client
 from omtx.domain import FINAL_BATCH_STATUSES
 from omtx.settings import get_settings
 
 app = typer.Typer(help="OMTX-Hub: batch protein–ligand predictions.", no_args_is_help=True)
 dev = typer.Typer(help="The local stack (emulators + services).", no_args_is_help=True)
 app.add_typer(dev, name="dev")
+app.add_typer(keys.app, name="keys")
+app.add_typer(control.app, name="batch")
+app.add_typer(dlq.app, name="dlq")
 console = Console()
 FINAL = {s.value for s in FINAL_BATCH_STATUSES}
-
-
-def _client() -> ApiClient:
-    return ApiClient(get_settings().api_base_url)
 
 
 def _fail(exc: ApiError) -> typer.Exit:
@@ -102,7 +102,7 @@ def submit(
 
 def _submit(request: dict[str, Any]) -> str:
     try:
-        accepted = _client().submit(request)
+        accepted = api_client().submit(request)
     except ApiError as exc:
         raise _fail(exc) from exc
     console.print(
@@ -121,7 +121,7 @@ def watch(batch_id: str, interval: float = typer.Option(0.5, help="Seconds betwe
 
 
 def _watch(batch_id: str, interval: float = 0.5) -> None:
-    client = _client()
+    client = api_client()
     try:
         batch = client.batch(batch_id)
         with Progress(
@@ -155,7 +155,7 @@ def results(
 ) -> None:
     """The batch's results as a table, ordered by the server."""
     try:
-        body = _client().results(batch_id, limit=top, order_by=sort)
+        body = api_client().results(batch_id, limit=top, order_by=sort)
     except ApiError as exc:
         raise _fail(exc) from exc
     _print_results(body, top)
@@ -220,7 +220,7 @@ def demo(
     try:
         batch_id = _submit(request)
         _watch(batch_id)
-        _print_results(_client().results(batch_id, limit=10, order_by=order_by), top=10)
+        _print_results(api_client().results(batch_id, limit=10, order_by=order_by), top=10)
         events = _pull_batch_done(subscriber, sub, batch_id)
     finally:
         subscriber.delete_subscription(subscription=sub)

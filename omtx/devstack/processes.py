@@ -91,6 +91,41 @@ def stop_group(pid: int, grace_s: float = 5.0) -> None:
             time.sleep(0.05)
 
 
+def kill_group(pid: int, timeout_s: float = 10.0) -> None:
+    """SIGKILL, no grace: what an out-of-memory kill or a lost machine does."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while alive(pid) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.02)
+
+
+def kill_process(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def pool_workers(pgid: int) -> list[int]:
+    """multiprocessing spawn workers in a process group (they share their parent's group)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # exited while we looked
+        pid = int(stat.parent.name)
+        # field 5 of /proc/pid/stat is the process group; spawn workers run multiprocessing.spawn
+        if int(fields[2]) == pgid and pid != pgid and b"spawn_main" in cmdline:
+            found.append(pid)
+    return sorted(found)
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)

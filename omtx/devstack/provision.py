@@ -3,6 +3,7 @@ the real client libraries and the emulators' own APIs. Every step is idempotent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -30,7 +31,10 @@ def dead_letter_topic(subscription: str) -> str:
     return f"{subscription}-dead-letter"
 
 
-def provision(settings: Settings) -> None:
+def provision(settings: Settings, push_port: Callable[[str], int] | None = None) -> None:
+    """`push_port(service)`: where push subscriptions deliver to a service (its own port unless a
+    chaos proxy stands in front of it)."""
+    push_port = push_port or settings.service_port
     publisher = publisher_client()
     subscriber = pubsub_v1.SubscriberClient()
     project = settings.project
@@ -52,9 +56,7 @@ def provision(settings: Settings) -> None:
     for name, (topic_field, service, path) in PUSH_SUBSCRIPTIONS.items():
         topic = getattr(settings, topic_field)
         dlt = dead_letter_topic(name)
-        endpoint = (
-            f"http://{settings.host}:{settings.service_port(service)}{path or f'/projects/{project}/topics/{topic}'}"
-        )
+        endpoint = f"http://{settings.host}:{push_port(service)}{path or f'/projects/{project}/topics/{topic}'}"
         _create_subscription(
             subscriber,
             {

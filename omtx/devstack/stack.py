@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omtx.devstack import processes as proc
+from omtx.devstack.chaos import STATS_PATH, ChaosConfig
 from omtx.devstack.provision import provision
 from omtx.gcp.clients import reset_clients
 from omtx.settings import SERVICES, Settings
@@ -45,8 +47,12 @@ def fake_gcs_binary() -> Path:
 
 
 class Stack:
-    def __init__(self, settings: Settings) -> None:
+    """The local stack. With `chaos`, every push subscription and the Firestore trigger deliver
+    through the chaos proxy (omtx/devstack/chaos.py), which duplicates, delays and reorders."""
+
+    def __init__(self, settings: Settings, chaos: ChaosConfig | None = None) -> None:
         self.settings = settings
+        self.chaos = chaos
         self.state_dir = settings.state_dir.resolve()
         self.log_dir = self.state_dir / "logs"
         self.state_file = self.state_dir / "stack.json"
@@ -86,7 +92,7 @@ class Stack:
                     "start",
                     f"--host={host}",
                     f"--port={s.firestore_port}",
-                    f"--functions_emulator={host}:{s.service_port('aggregate')}",
+                    f"--functions_emulator={host}:{self.push_port('aggregate')}",
                 ],
                 s.firestore_port,
                 f"http://{host}:{s.firestore_port}/",
@@ -163,7 +169,34 @@ class Stack:
                 None,
             )
         )
+        if self.chaos is not None:
+            specs.append(self._chaos_spec(self.chaos))
         return specs
+
+    def push_port(self, service: str) -> int:
+        """Where the emulators deliver to `service`: the service itself, or its chaos proxy."""
+        if self.chaos is None:
+            return self.settings.service_port(service)
+        return self.settings.base_port + 20 + SERVICES.index(service)
+
+    def _chaos_spec(self, chaos: ChaosConfig) -> proc.ProcessSpec:
+        s = self.settings
+        routes = [
+            # The Firestore emulator never retries an event: the proxy answers it and delivers later.
+            f"{name}={self.push_port(name)}={s.service_port(name)}{':async' if name == 'aggregate' else ''}"
+            for name in SERVICES
+        ]
+        argv = [sys.executable, "-m", "omtx.devstack.chaos", "--host", s.host]
+        argv += [f"--route={r}" for r in routes]
+        argv += [
+            f"--duplicate={chaos.duplicate}",
+            f"--delay={chaos.delay}",
+            f"--max-delay={chaos.max_delay_s}",
+            f"--seed={chaos.seed}",
+            f"--forward-timeout={s.push_ack_deadline_s}",
+        ]
+        port = self.push_port(SERVICES[0])
+        return proc.ProcessSpec("chaos", argv, port, f"http://{s.host}:{port}{STATS_PATH}")
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -185,7 +218,7 @@ class Stack:
         running: list[proc.Running] = []
         try:
             # fake-gcs-server publishes bucket notifications, so it starts once Pub/Sub answers.
-            for name in ("pubsub", "firestore", *SERVICES, "scheduler"):
+            for name in ("pubsub", "firestore", *SERVICES, "scheduler", *(["chaos"] if self.chaos else [])):
                 running.append(proc.start(specs[name], self.log_dir, REPO_ROOT))
             proc.save_state(self.state_file, running)
             self._wait_healthy([specs["pubsub"]], running, started_at + timeout_s)
@@ -193,7 +226,7 @@ class Stack:
             proc.save_state(self.state_file, running)
             self._wait_healthy(list(specs.values()), running, started_at + timeout_s)
             self._use_emulators()
-            provision(self.settings)
+            provision(self.settings, self.push_port)
         except BaseException:
             self.down()
             raise
@@ -229,6 +262,46 @@ class Stack:
 
     def running(self) -> list[proc.Running]:
         return proc.load_state(self.state_file)
+
+    # --- faults (the fault suite) ---------------------------------------------------------------
+
+    def kill(self, name: str) -> int:
+        """kill -9 a process and its whole group (a service and its executor's workers), as a
+        crashed instance goes: no shutdown handler runs. Returns the pid that died."""
+        item = self._running(name)
+        proc.kill_group(item.pid)
+        if item.port is not None:
+            proc.wait_port_free(self.settings.host, item.port)
+        return item.pid
+
+    def restart(self, name: str, env: dict[str, str] | None = None, timeout_s: float = 60.0) -> float:
+        """Start a process again (stopping it first if it runs), with extra environment; returns
+        the seconds until it is healthy."""
+        started_at = time.monotonic()
+        spec = next(s for s in self.specs() if s.name == name)
+        spec = dataclasses.replace(spec, env=spec.env | (env or {}))
+        old = self._running(name)
+        proc.stop_group(old.pid)
+        if spec.port is not None:
+            proc.wait_port_free(self.settings.host, spec.port)
+        running = [proc.start(spec, self.log_dir, REPO_ROOT) if r.name == name else r for r in self.running()]
+        proc.save_state(self.state_file, running)
+        self._wait_healthy([spec], running, started_at + timeout_s)
+        return time.monotonic() - started_at
+
+    def kill_workers(self, name: str) -> list[int]:
+        """kill -9 the process-pool workers of a service (the local executor's, in dispatch);
+        the service itself lives on. Returns their pids."""
+        pids = proc.pool_workers(self._running(name).pid)
+        for pid in pids:
+            proc.kill_process(pid)
+        return pids
+
+    def _running(self, name: str) -> proc.Running:
+        found = [r for r in self.running() if r.name == name]
+        if not found:
+            raise StackError(f"{name} is not part of the running stack")
+        return found[0]
 
     # --- helpers --------------------------------------------------------------------------------
 

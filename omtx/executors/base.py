@@ -14,3 +14,10 @@ class Executor(Protocol):
         """Start the work without waiting for it; returns the executor's id for the call
         (the order's own call_id where the executor has no naming of its own)."""
         ...
+
+    def cancel(self, call_id: str) -> bool:
+        """Stop a call started by `start` (its returned id), best effort: True if the executor
+        stopped it or will not run it, False if it cannot (gone, finished, out of reach). Its
+        jobs are already cancelled in Firestore either way, so whatever it still reports is
+        discarded; this only saves the compute."""
+        ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import modal
@@ -9,6 +10,8 @@ import modal
 from omtx.errors import TransientError
 from omtx.predictors.registry import get_model
 from omtx.worker import WorkOrder
+
+log = logging.getLogger(__name__)
 
 
 class ModalExecutor:
@@ -31,3 +34,12 @@ class ModalExecutor:
         except modal.exception.Error as exc:
             raise TransientError(f"modal spawn of {self._app_name}.{target} failed: {exc}") from exc
         return str(call.object_id)
+
+    def cancel(self, call_id: str) -> bool:
+        try:
+            # terminate_containers=False: a container may serve other inputs; Modal stops this one.
+            modal.FunctionCall.from_id(call_id).cancel(terminate_containers=False)
+        except modal.exception.Error as exc:  # unknown, expired or already finished calls
+            log.warning("modal call %s not cancelled: %s", call_id, exc)
+            return False
+        return True

@@ -142,6 +142,11 @@ def create_jobs(batch_id: str, jobs: Sequence[Job]) -> int:
     except gexc.AlreadyExists as exc:
         # another delivery of the same range is writing it: let Pub/Sub retry this one
         raise TransientError(f"jobs of batch {batch_id} are being created concurrently") from exc
+    if missing and (batch := get_batch(batch_id)) is not None and batch.status == BatchStatus.CANCELLED:
+        # Cancelled while this range was written: the cancel's sweep ran before these jobs
+        # existed (it read them after marking the batch, this read follows the commit) and
+        # nothing will dispatch them, so they end here, as the cancel already counted them.
+        cancel_jobs(jobs_in_status(batch_id, [JobStatus.QUEUED.value]), CANCELLED_REASON)
     return len(missing)
 
 
@@ -288,13 +293,21 @@ def stale_queued_jobs(queued_before: datetime, limit: int) -> list[Job]:
     return [Job.model_validate(fields) for fields in _stream_fields(query)]
 
 
-def active_batches(limit: int) -> list[Batch]:
-    query = (
+def _active_query() -> Any:
+    return (
         firestore_client()
         .collection("batches")
         .where(filter=firestore.FieldFilter("status", "in", [BatchStatus.QUEUED.value, BatchStatus.RUNNING.value]))
     )
-    return [Batch.model_validate(_fields(snap)) for snap in query.limit(limit).stream()]
+
+
+def active_batches(limit: int) -> list[Batch]:
+    return [Batch.model_validate(_fields(snap)) for snap in _active_query().limit(limit).stream()]
+
+
+def count_active_batches() -> int:
+    rows: Any = _active_query().count(alias="n").get()
+    return sum(int(r.value) for row in rows for r in row)
 
 
 def cached_results(input_hashes: Sequence[str]) -> dict[str, Job]:
@@ -559,16 +572,19 @@ def stale_finalizations(now: datetime, limit: int) -> list[str]:
     return [snap.reference.parent.parent.id for snap in query.stream() if snap.reference.parent.parent]
 
 
-def finalize_batch(batch_id: str, status: BatchStatus, counts: Counts, results: dict[str, str]) -> None:
-    _batch_ref(batch_id).update(
-        {
-            "status": status.value,
-            "finished_at": utcnow(),
-            "results": results,
-            "succeeded": counts.succeeded,
-            "failed": counts.failed,
-        }
-    )
+def finalize_batch(
+    batch_id: str, status: BatchStatus, counts: Counts, results: dict[str, str], *, cancelled: int | None = None
+) -> None:
+    changes: dict[str, Any] = {
+        "status": status.value,
+        "finished_at": utcnow(),
+        "results": results,
+        "succeeded": counts.succeeded,
+        "failed": counts.failed,
+    }
+    if cancelled is not None:
+        changes["cancelled"] = cancelled
+    _batch_ref(batch_id).update(changes)
     metrics.count("firestore.writes")
 
 
@@ -665,3 +681,209 @@ def record_rejection(source: str, message_id: str, reason: str, payload: Any) ->
         {"source": source, "message_id": message_id, "reason": reason, "payload": payload, "at": utcnow()}
     )
     metrics.count("firestore.writes")
+
+
+# --- batch control ------------------------------------------------------------------------------
+
+UNFINISHED = [JobStatus.QUEUED.value, JobStatus.DISPATCHED.value]
+CANCELLED_REASON = "cancelled: the batch was cancelled before this job finished"
+
+
+def get_batch_with_token(batch_id: str) -> tuple[Batch, str] | None:
+    """The batch and its update time, for a write that must not cross another."""
+    snap = _batch_ref(batch_id).get()
+    return (Batch.model_validate(_fields(snap)), _token(snap.update_time)) if snap.exists else None
+
+
+def mark_cancelled(batch_id: str) -> None:
+    """A final status at once, so dispatch and fan-out (which skip final batches) stop starting
+    work; the counts and result files follow when the cancel finishes."""
+    _batch_ref(batch_id).update({"status": BatchStatus.CANCELLED.value, "cancelled_at": utcnow()})
+    metrics.count("firestore.writes")
+
+
+def jobs_in_status(batch_id: str, statuses: Sequence[str], limit: int | None = None) -> list[tuple[Job, str]]:
+    """A batch's jobs in these statuses, with their update times (claim tokens)."""
+    query: Any = _batch_ref(batch_id).collection("jobs").where(filter=firestore.FieldFilter("status", "in", statuses))
+    if limit is not None:
+        query = query.limit(limit)
+    found = [(Job.model_validate(_fields(snap)), _token(snap.update_time)) for snap in query.stream()]
+    metrics.count("firestore.reads", len(found))
+    return found
+
+
+def _apply_if_unchanged(items: Sequence[tuple[firestore.DocumentReference, dict[str, Any], str]]) -> list[bool]:
+    """Conditional updates of cold documents: one commit for all of them; if any precondition
+    fails nothing was written, and each is tried on its own. Returns which were applied."""
+    if not items:
+        return []
+    client = firestore_client()
+    batch = client.batch()
+    for ref, changes, token in items:
+        option = client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(token))
+        batch.update(ref, changes, option=option)
+    try:
+        _commit(batch, len(items))
+        return [True] * len(items)
+    except gexc.FailedPrecondition:
+        return [_update_if_unchanged(ref, changes, token) is not None for ref, changes, token in items]
+
+
+def cancel_jobs(jobs: Sequence[tuple[Job, str]], reason: str) -> list[Job]:
+    """queued/dispatched → cancelled, each conditional on the version it was read at: a claim or
+    a report that lands meanwhile wins, and the caller reads the job again. A cancelled job is
+    terminal, so a late report of it counts nothing (see complete_jobs). Returns those cancelled."""
+    changes = {"status": JobStatus.CANCELLED.value, "error": reason, "finished_at": utcnow()}
+    applied = _apply_if_unchanged([(_job_ref(j.batch_id, j.job_id), changes, token) for j, token in jobs])
+    return [job for (job, _), ok in zip(jobs, applied, strict=True) if ok]
+
+
+def executor_call_ids(batch_id: str, call_ids: Sequence[str]) -> dict[str, str]:
+    """Our call id → the executor's (Modal's fc-…) where dispatch recorded one."""
+    refs = [_batch_ref(batch_id).collection("calls").document(c) for c in call_ids]
+    found = {snap.id: str(snap.get("executor_call_id")) for snap in firestore_client().get_all(refs) if snap.exists}
+    metrics.count("firestore.reads", len(refs))
+    return found
+
+
+def _requeue_writes(batch: firestore.WriteBatch, jobs: Sequence[tuple[Job, str]]) -> None:
+    client = firestore_client()
+    now = utcnow()
+    changes = {
+        "status": JobStatus.QUEUED.value,
+        "attempts": 0,  # a retry gets every attempt again; `retries` keeps the history
+        "retries": firestore.Increment(1),
+        "error": None,
+        "metrics": {},
+        "result_uri": None,
+        "files": {},
+        "duration_s": None,
+        "finished_at": None,
+        "cached_from": None,
+        "deadline": None,
+        "queued_at": now,
+    }
+    shards: dict[int, int] = {}
+    for job, token in jobs:
+        option = client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(token))
+        batch.update(_job_ref(job.batch_id, job.job_id), changes, option=option)
+        shards[job.shard] = shards.get(job.shard, 0) + 1
+    for shard, n in shards.items():
+        batch.update(_shard_ref(jobs[0][0].batch_id, shard), {JobStatus.FAILED.value: firestore.Increment(-n)})
+
+
+def requeue_chunk_size(jobs: Sequence[tuple[Job, str]], reserved: int) -> int:
+    """How many of `jobs` fit one commit beside `reserved` other writes and their shards'."""
+    shards: set[int] = set()
+    for n, (job, _) in enumerate(jobs):
+        shards.add(job.shard)
+        if n + 1 + len(shards) + reserved > WRITE_BATCH_LIMIT:
+            return n
+    return len(jobs)
+
+
+def reopen_batch(batch: Batch, batch_token: str, first: Sequence[tuple[Job, str]]) -> bool:
+    """The first commit of a retry: the batch back to running under a new revision, its
+    finalisation claim removed (the next finaliser creates a fresh one), and `first` failed jobs
+    back to queued with their shards' failed counts lowered, all or nothing. Lowering the
+    counts in the same commit is what keeps the aggregator from finalising the reopened batch
+    before its jobs are requeued. False if the batch changed since it was read (another retry)."""
+    client = firestore_client()
+    write = client.batch()
+    write.update(
+        _batch_ref(batch.batch_id),
+        {
+            "status": BatchStatus.RUNNING.value,
+            "revision": firestore.Increment(1),
+            "finished_at": None,
+            "succeeded": None,
+            "failed": None,
+            "reopened_at": utcnow(),
+        },
+        option=client.write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(batch_token)),
+    )
+    write.delete(_claim_ref(batch.batch_id))
+    _requeue_writes(write, first)
+    try:
+        _commit(write, 2 + len(first))
+    except gexc.FailedPrecondition:
+        return False
+    return True
+
+
+def requeue_jobs(jobs: Sequence[tuple[Job, str]]) -> int:
+    """failed → queued, each with its shard's failed count lowered in the same commit (a job
+    changed since it was read is skipped, with nothing counted). Returns how many moved."""
+    write = firestore_client().batch()
+    _requeue_writes(write, jobs)
+    try:
+        _commit(write, len(jobs))
+        return len(jobs)
+    except gexc.FailedPrecondition:
+        moved = 0
+        for item in jobs:
+            single = firestore_client().batch()
+            _requeue_writes(single, [item])
+            try:
+                _commit(single, 2)
+                moved += 1
+            except gexc.FailedPrecondition:
+                continue
+        return moved
+
+
+def queued_job_ids(batch_id: str) -> list[str]:
+    query = (
+        _batch_ref(batch_id)
+        .collection("jobs")
+        .where(filter=firestore.FieldFilter("status", "==", JobStatus.QUEUED.value))
+        .order_by("index")
+    )
+    return [fields["job_id"] for fields in _stream_fields(query)]
+
+
+# --- deletion -----------------------------------------------------------------------------------
+
+
+def _tombstone_ref(batch_id: str) -> firestore.DocumentReference:
+    return firestore_client().collection("deleted_batches").document(batch_id)
+
+
+def deleted_by(batch_id: str) -> str | None:
+    """The tenant that deleted this batch, so a repeated DELETE answers 204 to it alone."""
+    snap = _tombstone_ref(batch_id).get()
+    return str(snap.get("tenant")) if snap.exists else None
+
+
+def delete_batch_documents(batch: Batch) -> int:
+    """The tombstone first, then every subcollection (whatever its name), the idempotency keys
+    that point at the batch, and the batch document last: an interrupted delete leaves the batch
+    readable, and deleting again finishes it. Returns the documents deleted."""
+    client = firestore_client()
+    ref = _batch_ref(batch.batch_id)
+    _tombstone_ref(batch.batch_id).set({"tenant": batch.tenant, "batch_id": batch.batch_id, "deleted_at": utcnow()})
+    deleted = 0
+    for collection in ref.collections():
+        deleted += client.recursive_delete(collection)  # each call flushes before returning
+    keys = client.collection("idempotency_keys").where(filter=firestore.FieldFilter("batch_id", "==", batch.batch_id))
+    for snap in keys.stream():
+        snap.reference.delete()
+        deleted += 1
+    ref.delete()
+    metrics.count("firestore.writes", deleted + 2)
+    return deleted + 1
+
+
+# --- operator status ----------------------------------------------------------------------------
+
+
+def oldest_queued_job() -> Job | None:
+    """Across batches; the collection-group index on (status, queued_at) the reconciler uses."""
+    query = (
+        firestore_client()
+        .collection_group("jobs")
+        .where(filter=firestore.FieldFilter("status", "==", JobStatus.QUEUED.value))
+        .order_by("queued_at")
+        .limit(1)
+    )
+    return next((Job.model_validate(fields) for fields in _stream_fields(query)), None)

@@ -35,6 +35,15 @@ def put_bytes(bucket: str, name: str, data: bytes, content_type: str, *, create_
     return gcs_uri(bucket, name)
 
 
+def copy(source_uri: str, bucket: str, name: str) -> str:
+    """Server-side copy (no bytes through this process)."""
+    source_bucket, source_name = split_uri(source_uri)
+    client = storage_client()
+    client.bucket(source_bucket).copy_blob(client.bucket(source_bucket).blob(source_name), client.bucket(bucket), name)
+    metrics.count("gcs.writes")
+    return gcs_uri(bucket, name)
+
+
 def put_json(bucket: str, name: str, payload: Any, *, create_only: bool = False) -> str:
     data = json.dumps(payload, separators=(",", ":"), default=str).encode()
     return put_bytes(bucket, name, data, "application/json", create_only=create_only)

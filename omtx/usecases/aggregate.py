@@ -1,4 +1,5 @@
-"""Aggregate: on a counter change, finalise a finished batch exactly once."""
+"""Aggregate: on a counter change, record the batch's milestones and finalise a finished batch
+exactly once; each milestone and the completion is handed to the batch's webhook, if it has one."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import logging
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from omtx import logs, tracing
 from omtx.aggregation import TOP_HITS, Spool
 from omtx.domain import Batch, BatchStatus, Counts, utcnow
 from omtx.events import BatchDone
@@ -22,6 +26,7 @@ from omtx.predictors.registry import get_model
 from omtx.progress import crosses_milestone, reached
 from omtx.report.html import render
 from omtx.settings import get_settings
+from omtx.webhooks import deliver as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +62,53 @@ def on_counter_change(shard: ShardState, before: ShardState | None) -> Outcome:
     # only one that passes a shard's milestone mark can pass a batch milestone: the others
     # return here without a single read.
     if shard.full:
-        return finalize_if_complete(shard.batch_id)
+        batch = store.get_batch(shard.batch_id)
+        if batch is None:
+            log.warning("aggregate: counter change of unknown batch %s", shard.batch_id)
+            return Outcome.UNKNOWN_BATCH
+        with _in_batch_trace(batch, "aggregate.finalize"):
+            outcome = _finalize(batch)
+            log.info("aggregate %s: %s", batch.batch_id, outcome.value)
+        return outcome
     old_done = before.succeeded + before.failed if before else 0
     if crosses_milestone(old_done, shard.succeeded + shard.failed, shard.expected):
         batch = store.get_batch(shard.batch_id)
         if batch is not None:
-            record_milestones(batch, store.get_counts(batch.batch_id, batch.total))
+            with _in_batch_trace(batch, "aggregate.milestones"):
+                record_milestones(batch, store.get_counts(batch.batch_id, batch.total))
     return Outcome.SHARD_OPEN
+
+
+@contextmanager
+def _in_batch_trace(batch: Batch, name: str) -> Iterator[None]:
+    """A counter change carries no message attributes: the batch's own trace is continued (the
+    reconciler runs this for many batches in its own request, hence the scope)."""
+    with tracing.continued(batch.traceparent), logs.bind(batch_id=batch.batch_id), tracing.span(name):
+        yield
 
 
 def record_milestones(batch: Batch, counts: Counts) -> None:
     for percent in reached(counts.done, counts.total):
-        if f"p{percent}" not in batch.milestones:
-            store.record_milestone(batch.batch_id, percent, counts)
+        if f"p{percent}" in batch.milestones:
+            continue
+        # The webhook is queued before the marker: once the marker exists no later pass comes back
+        # to this milestone, while queueing twice is harmless (one delivery per event id).
+        webhooks.enqueue(batch, webhooks.milestone_event(batch, percent, counts))
+        store.record_milestone(batch.batch_id, percent, counts)
 
 
 def finalize_if_complete(batch_id: str) -> Outcome:
-    settings = get_settings()
+    """The reconciler's way in (the counter event of a batch may have been lost)."""
     batch = store.get_batch(batch_id)
     if batch is None:
         return Outcome.UNKNOWN_BATCH
+    with _in_batch_trace(batch, "aggregate.finalize"):
+        return _finalize(batch)
+
+
+def _finalize(batch: Batch) -> Outcome:
+    settings = get_settings()
+    batch_id = batch.batch_id
     counts = store.get_counts(batch_id, batch.total)
     record_milestones(batch, counts)
     if not counts.complete:
@@ -92,7 +124,8 @@ def finalize_if_complete(batch_id: str) -> Outcome:
         store.finalize_batch(batch_id, status, counts, results)
         event = BatchDone(
             batch_id=batch_id,
-            event_id=BatchDone.stable_id(batch_id),
+            event_id=BatchDone.stable_id(batch_id, batch.revision),
+            revision=batch.revision,
             tenant=batch.tenant,
             status=status,
             model=batch.model,
@@ -103,6 +136,8 @@ def finalize_if_complete(batch_id: str) -> Outcome:
             finished_at=utcnow(),
         )
         pubsub.publish(settings.topic_batch_done, [event])
+        # Queued, not sent: a slow or dead receiver never holds up finalisation.
+        webhooks.enqueue(batch, webhooks.completion_event(batch, event))
         store.finish_finalization(batch_id, token)
     except Exception:
         # Let the next trigger (or the reconciler) take over instead of waiting out the lease.

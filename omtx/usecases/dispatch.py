@@ -48,6 +48,8 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s)
     if not jobs:
         return DispatchOutcome(claimed=0)
+    if batch.status == BatchStatus.QUEUED:
+        store.mark_running(event.batch_id)
     cached = answer_from_cache(batch, jobs) if batch.cache and spec.cacheable else set()
     jobs = [j for j in jobs if j.job_id not in cached]
     if not jobs:
@@ -80,8 +82,6 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         raise
     if executor_call_id != call_id:
         store.record_executor_call(event.batch_id, call_id, executor_call_id, job_ids)
-    if batch.status == BatchStatus.QUEUED:
-        store.mark_running(event.batch_id)
     pubsub.publish(
         settings.topic_dispatched,
         [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
@@ -120,16 +120,24 @@ def answer_from_cache(batch: Batch, jobs: list[Job]) -> set[str]:
     return {r.job_id for r in reports}
 
 
+OTHER_TENANT = "(another tenant)"
+
+
 def cached_report(job: Job, source: Job) -> JobDone:
-    """The job's own results.json (its ids, the source's metrics and raw output, `cached_from`),
-    beside links to the source's files: one small write per hit; structures are not copied."""
-    cached_from = f"{source.batch_id}/{source.job_id}"
+    """The job's own results.json (its ids, the source's metrics and raw output, `cached_from`).
+    Within a tenant the other files are linked, not copied (one small write per hit). Across
+    tenants they are copied into this job's folder and the source is not named: reuse must not
+    tell one tenant what another screened."""
+    same_tenant = bool(source.tenant) and source.tenant == job.tenant
+    cached_from = f"{source.batch_id}/{source.job_id}" if same_tenant else OTHER_TENANT
+    bucket = get_settings().results_bucket
+    prefix = job_prefix(job.batch_id, job.job_id)
     result: dict[str, Any] = json.loads(storage.get_bytes(source.result_uri)) if source.result_uri else {}
-    files = source.files | {
-        "results.json": storage.gcs_uri(
-            get_settings().results_bucket, f"{job_prefix(job.batch_id, job.job_id)}/results.json"
-        )
-    }
+    files = {
+        name: uri if same_tenant else storage.copy(uri, bucket, f"{prefix}/{name}")
+        for name, uri in source.files.items()
+        if name != "results.json"
+    } | {"results.json": storage.gcs_uri(bucket, f"{prefix}/results.json")}
     result |= {
         "batch_id": job.batch_id,
         "job_id": job.job_id,

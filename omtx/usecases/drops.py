@@ -16,6 +16,7 @@ from omtx.errors import Conflict, InputError, TransientError
 from omtx.gcp import storage
 from omtx.gcp.clients import storage_client
 from omtx.settings import get_settings
+from omtx.tenancy.keys import check_tenant_name
 from omtx.usecases.submit import submit_batch
 
 
@@ -76,10 +77,11 @@ def _submit(event: Notification, source: str) -> dict[str, Any]:
         data = blob.download_as_bytes()
     except gexc.NotFound:
         raise drops.DropError(f"generation {event.generation} no longer exists (overwritten or deleted)") from None
+    tenant = drop_tenant(event.object_id)
     parsed = drops.parse(data)
     try:
         # The object generation is the idempotency key: a redelivery replays the first outcome.
-        outcome = submit_batch(parsed.request, settings.tenant, idempotency_key=f"drop:{source}#{event.generation}")
+        outcome = submit_batch(parsed.request, tenant, idempotency_key=f"drop:{source}#{event.generation}")
     except InputError as exc:
         return {"status": "rejected", "error": str(exc), "errors": _with_lines(exc.details, parsed.lines)}
     except Conflict:
@@ -94,6 +96,20 @@ def _submit(event: Notification, source: str) -> dict[str, Any]:
         "warnings": _with_lines(outcome.warnings, parsed.lines),
         "estimate": outcome.estimate.model_dump(),
     }
+
+
+def drop_tenant(name: str) -> str:
+    """drops/<tenant>/file.csv belongs to <tenant>, drops/file.csv to the deployment's default
+    tenant. The path, not a header in the file: bucket IAM decides who may write under a prefix,
+    and nothing inside a file can claim another tenant."""
+    settings = get_settings()
+    folder, _, rest = name[len(settings.drops_prefix) :].partition("/")
+    if not rest:
+        return settings.tenant
+    try:
+        return check_tenant_name(folder)
+    except ValueError as exc:
+        raise drops.DropError(f"the folder under {settings.drops_prefix} names the tenant: {exc}") from None
 
 
 def _with_lines(details: list[dict[str, Any]], lines: list[int]) -> list[dict[str, Any]]:

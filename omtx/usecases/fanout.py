@@ -43,6 +43,7 @@ def build_jobs(batch: Batch, ligands: Sequence[Ligand]) -> list[Job]:
             job_id=job_id(batch.batch_id, lig.index),
             batch_id=batch.batch_id,
             model=batch.model,
+            tenant=batch.tenant,
             index=lig.index,
             shard=shard_of(lig.index, batch.total, batch.shard_count),
             ligand_name=lig.name,

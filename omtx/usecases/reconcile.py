@@ -17,6 +17,7 @@ from omtx.gcp import pubsub
 from omtx.settings import get_settings
 from omtx.usecases.aggregate import Outcome, finalize_if_complete
 from omtx.usecases.fanout import republish_ranges
+from omtx.webhooks import deliver as webhooks
 
 log = logging.getLogger(__name__)
 SWEEP_LIMIT = 5_000  # overdue jobs handled per pass; the next pass takes the rest
@@ -30,6 +31,7 @@ class ReconcileReport(BaseModel):
     batches_checked: int = 0
     batches_finalized: int = 0
     ranges_republished: int = 0
+    webhooks_redriven: int = 0
 
 
 def reconcile_once() -> ReconcileReport:
@@ -87,6 +89,7 @@ def reconcile_once() -> ReconcileReport:
         report.batches_checked += 1
         if finalize_if_complete(batch_id) == Outcome.FINALIZED:
             report.batches_finalized += 1
+    report.webhooks_redriven = webhooks.redrive_due()
     if report.overdue or report.batches_finalized:
         log.info("reconcile: %s", report.model_dump())
     return report

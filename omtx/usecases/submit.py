@@ -23,6 +23,7 @@ from omtx.predictors.registry import get_model, parse_params
 from omtx.settings import get_settings
 from omtx.tenancy.errors import BudgetExceeded
 from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
+from omtx.webhooks.urls import check_webhook_url
 
 ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA
 
@@ -67,6 +68,7 @@ class Validated(BaseModel):
 def validate(request: BatchRequest) -> Validated:
     """Every check at once; refuses the batch (InputError) unless on_invalid=skip leaves rows to run."""
     settings = get_settings()
+    check_webhook_url(request.webhook_url, settings)
     spec = get_model(request.model)
     params = parse_params(spec, request.params)
     if len(request.ligands) > settings.max_ligands:
@@ -254,6 +256,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         protein=protein,
         labels=request.labels,
         cache=request.cache,
+        webhook_url=request.webhook_url,
         total=len(ligands),
         rejected=len(checked.rejected),
         shard_count=shards,

@@ -4,6 +4,7 @@ import flask
 import functions_framework
 
 from omtx.api.routes import handle
+from omtx.handlers import handle_http
 from omtx.logs import setup_logging
 
 setup_logging()
@@ -11,4 +12,4 @@ setup_logging()
 
 @functions_framework.http
 def submit(request: flask.Request) -> flask.Response:
-    return handle(request)
+    return handle_http(request, handle)

@@ -6,7 +6,7 @@ from tests.infra.program import PROJECT, PROJECT_NUMBER, Deployed
 SUBMIT, DISPATCH, COMPLETE, AGGREGATE = "omtx-submit", "omtx-dispatch", "omtx-complete", "omtx-aggregate"
 INPUTS, RESULTS = f"{PROJECT}-omtx-inputs", f"{PROJECT}-omtx-results"
 PUBLISHER, SUBSCRIBER = "roles/pubsub.publisher", "roles/pubsub.subscriber"
-INVOKER, DATASTORE = "roles/run.invoker", "roles/datastore.user"
+INVOKER, DATASTORE, TRACE = "roles/run.invoker", "roles/datastore.user", "roles/cloudtrace.agent"
 PUBSUB_AGENT = f"serviceAccount:service-{PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com"
 STORAGE_AGENT = f"serviceAccount:service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com"
 PUBLIC = {"allUsers", "allAuthenticatedUsers"}
@@ -49,32 +49,43 @@ def test_each_identity_holds_exactly_the_roles_its_code_uses(deployed: Deployed)
     expected = {
         sa("submit"): {
             ("project", PROJECT, DATASTORE),
+            ("project", PROJECT, TRACE),
+            ("project", PROJECT, "roles/monitoring.viewer"),  # operator status: dead-letter backlogs
             ("bucket", INPUTS, OBJECT_USER),
             ("bucket", RESULTS, OBJECT_USER),
             ("topic", "submitted", PUBLISHER),
             ("topic", "batch-done", PUBLISHER),  # the reconciler finalises batches
+            ("topic", "webhooks", PUBLISHER),  # and re-drives webhook deliveries
         },
         sa("dispatch"): {
             ("project", PROJECT, DATASTORE),
+            ("project", PROJECT, TRACE),
             ("topic", "dispatched", PUBLISHER),
+            ("topic", "job-done", PUBLISHER),  # result-cache hits
             ("secret", "modal-token-id", "roles/secretmanager.secretAccessor"),
             ("secret", "modal-token-secret", "roles/secretmanager.secretAccessor"),
         },
-        sa("complete"): {("project", PROJECT, DATASTORE)},
+        sa("complete"): {("project", PROJECT, DATASTORE), ("project", PROJECT, TRACE)},
         sa("aggregate"): {
             ("project", PROJECT, DATASTORE),
+            ("project", PROJECT, TRACE),
             ("bucket", RESULTS, OBJECT_USER),
             ("topic", "batch-done", PUBLISHER),
+            ("topic", "webhooks", PUBLISHER),
         },
         sa("worker"): {("bucket", RESULTS, OBJECT_USER), ("topic", "job-done", PUBLISHER)},
         sa("pubsub-push"): {("run", SUBMIT, INVOKER), ("run", DISPATCH, INVOKER), ("run", COMPLETE, INVOKER)},
         sa("eventarc"): {("project", PROJECT, "roles/eventarc.eventReceiver"), ("run", AGGREGATE, INVOKER)},
         sa("scheduler"): {("run", SUBMIT, INVOKER)},
         PUBSUB_AGENT: {
-            *(("topic", f"{s}-dead-letter", PUBLISHER) for s in ("dispatch-submitted", "complete-job-done")),
+            *(
+                ("topic", f"{s}-dead-letter", PUBLISHER)
+                for s in ("dispatch-submitted", "complete-job-done", "complete-webhooks")
+            ),
             ("topic", "submit-bucket-events-dead-letter", PUBLISHER),
             ("subscription", "dispatch-submitted", SUBSCRIBER),
             ("subscription", "complete-job-done", SUBSCRIBER),
+            ("subscription", "complete-webhooks", SUBSCRIBER),
             ("subscription", "submit-bucket-events", SUBSCRIBER),
             ("service-account", sa_resource("pubsub-push"), "roles/iam.serviceAccountTokenCreator"),
             ("service-account", sa_resource("eventarc"), "roles/iam.serviceAccountTokenCreator"),

@@ -49,3 +49,21 @@ def test_a_repeated_prediction_is_answered_from_the_cache(settings):
     fresh = run_batch(settings, ["CCCCCCCCC(=O)OC"], cache=False)
     assert reseeded[0].cached_from is None and fresh[0].cached_from is None
     assert fresh[0].result_uri != first[0].result_uri
+
+
+def test_another_tenants_result_is_reused_without_naming_it(settings):
+    from omtx.domain import BatchRequest
+    from omtx.usecases.submit import submit_batch
+
+    [source] = run_batch(settings, ["CCCCCCCCCCCC(=O)OC"])
+    request = BatchRequest.model_validate(
+        {"protein": {"sequence": CDK2_FRAGMENT}, "params": {"seed": 7}, "ligands": [{"smiles": "CCCCCCCCCCCC(=O)OC"}]}
+    )
+    batch_id = submit_batch(request, "acme").batch_id
+    wait_for(lambda: store.get_batch(batch_id).status == "completed", timeout_s=60)
+    [hit] = store.iter_jobs(batch_id)
+    assert hit.cached_from == "(another tenant)" and hit.metrics == source.metrics
+    # every file is this job's own copy: nothing points into the other tenant's batch
+    assert all(f"/batches/{batch_id}/jobs/{hit.job_id}/" in uri for uri in hit.files.values())
+    assert storage.get_bytes(hit.files["structure.sdf"]) == storage.get_bytes(source.files["structure.sdf"])
+    assert source.batch_id not in storage.get_bytes(hit.result_uri).decode()

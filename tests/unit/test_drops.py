@@ -82,3 +82,13 @@ def test_the_most_specific_column_wins_and_only_real_line_breaks_split_rows():
 def test_malformed_files_are_drop_errors_not_crashes(data, message):
     with pytest.raises(DropError, match=message):
         parse(data)
+
+
+def test_the_drop_folder_names_the_tenant():
+    from omtx.drops import DropError
+    from omtx.usecases.drops import drop_tenant
+
+    assert drop_tenant("drops/screen.csv") == "default"
+    assert drop_tenant("drops/acme-labs/q3/screen.csv") == "acme-labs"
+    with pytest.raises(DropError, match="names the tenant"):
+        drop_tenant("drops/Not_A_Tenant/screen.csv")
