@@ -24,7 +24,7 @@ def test_a_model_at_its_limit_holds_the_next_chunk_back(settings, monkeypatch):
     store.claim_jobs(busy.batch_id, [j.job_id for j in busy_jobs], "local", "held-call", 5)
     assert capacity.jobs_in_flight("rdkit_props") == base + 8
 
-    monkeypatch.setenv("OMTX_MAX_CALLS_IN_FLIGHT", '{"rdkit_props": %d}' % (base // 8 + 1))
+    monkeypatch.setenv("OMTX_MAX_CALLS_IN_FLIGHT", f'{{"rdkit_props": {base // 8 + 1}}}')
     get_settings.cache_clear()
     event = JobsSubmitted(batch_id=waiting.batch_id, chunk=0, job_ids=[j.job_id for j in waiting_jobs])
     with pytest.raises(AtCapacity, match="rdkit_props has .* jobs in flight"):
