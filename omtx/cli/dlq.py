@@ -38,7 +38,10 @@ def list_letters(topic: Topic = None, as_json: AsJson = False) -> None:
     from omtx.gcp.dead_letters import Reader, find_queues
 
     shown: list[dict[str, Any]] = []
-    for queue in find_queues(get_settings().project, topic):
+    queues = find_queues(get_settings().project, topic)
+    if not queues and not as_json:
+        console.print(f"no dead-letter subscriptions{f' for {topic}' if topic else ''} in {get_settings().project}")
+    for queue in queues:
         with Reader(queue) as reader:
             letters = [x for x in reader.letters() if x.selected_by(topic)]
         shown += [x.as_dict() for x in letters]

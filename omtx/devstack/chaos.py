@@ -12,7 +12,7 @@ the emulator waits, so the emulator sees the service's real answer (a crash stil
 redelivery, a dead service a 503). The Firestore emulator never retries, so its events are answered
 at once and delivered in the background: they may then also arrive out of order.
 
-    python -m omtx.devstack.chaos --route 8720=8713:async --route 8721=8711 --duplicate 0.1
+    python -m omtx.devstack.chaos --route dispatch=8721=8711 --route aggregate=8723=8713:async
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ LONG_ACK_DEADLINE = {"submit-bucket-events": 600}
 PUSH_SUBSCRIPTIONS: dict[str, tuple[str, str, str | None]] = {
     "dispatch-submitted": ("topic_submitted", "dispatch", None),
     "complete-job-done": ("topic_job_done", "complete", None),
+    "complete-webhooks": ("topic_webhooks", "complete", None),
     "submit-bucket-events": ("topic_bucket_events", "submit", "/pubsub/bucket-events"),
 }
 SHARD_TRIGGER_ID = "aggregate-shard-written"
@@ -45,6 +46,7 @@ def provision(settings: Settings, push_port: Callable[[str], int] | None = None)
         settings.topic_job_done,
         settings.topic_batch_done,
         settings.topic_bucket_events,
+        settings.topic_webhooks,
         *(dead_letter_topic(s) for s in PUSH_SUBSCRIPTIONS),
     ]
     for topic in topics:

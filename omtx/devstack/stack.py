@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
 
 from omtx.devstack import processes as proc
 from omtx.devstack.chaos import STATS_PATH, ChaosConfig
@@ -68,9 +72,9 @@ class Stack:
         service_env = (
             emulators
             | {
-                f"OMTX_{k.upper()}": str(v)
-                for k, v in s.model_dump(exclude={"gcloud_sdk_root", "api_url"}).items()
-                if v is not None
+                f"OMTX_{name.upper()}": _env_value(getattr(s, name))
+                for name in type(s).model_fields
+                if name not in {"gcloud_sdk_root", "api_url"} and getattr(s, name) is not None
             }
             | {"PYTHONUNBUFFERED": "1", "THREADS": "8"}
         )
@@ -324,3 +328,12 @@ class Stack:
         """Point this process's clients at the stack."""
         os.environ.update(self.settings.emulator_env())
         reset_clients()
+
+
+def _env_value(value: Any) -> str:
+    """How pydantic-settings reads a value back: JSON for mappings and lists, the secret itself."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)

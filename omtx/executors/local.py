@@ -12,6 +12,7 @@ import multiprocessing
 import threading
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from omtx.worker import WorkOrder, run_work_order_json
 
@@ -22,15 +23,29 @@ class LocalExecutor:
     name = "local"
 
     def __init__(self, max_workers: int) -> None:
-        # spawn, not fork: the parent holds gRPC channels and threads that must not be forked.
-        self._pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"))
+        self._max_workers = max_workers
+        self._pool = self._new_pool()
         self._calls: dict[str, Future[int]] = {}  # calls not finished yet, for cancel
         self._lock = threading.Lock()
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the parent holds gRPC channels and threads that must not be forked.
+        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context("spawn"))
+
     def start(self, order: WorkOrder) -> str:
         call_id = order.call_id or f"local-{uuid.uuid4().hex[:16]}"
-        future = self._pool.submit(run_work_order_json, order.model_copy(update={"call_id": call_id}).model_dump_json())
+        payload = order.model_copy(update={"call_id": call_id}).model_dump_json()
         with self._lock:
+            try:
+                future = self._pool.submit(run_work_order_json, payload)
+            except BrokenProcessPool:
+                # A worker process died (killed, out of memory): the pool refuses all work from
+                # then on. The calls it held failed (their deadline brings their jobs back);
+                # new calls go to a new pool.
+                log.warning("a local worker process died; starting a new process pool")
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                future = self._pool.submit(run_work_order_json, payload)
             self._calls[call_id] = future
         future.add_done_callback(lambda f: self._report(call_id, f))
         return call_id

@@ -14,6 +14,7 @@ from omtx.domain import utcnow
 from omtx.events import JobDone, JobsSubmitted
 from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
+from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
 from omtx.usecases.aggregate import Outcome, finalize_if_complete
 from omtx.usecases.fanout import republish_ranges
@@ -63,11 +64,14 @@ def reconcile_once() -> ReconcileReport:
         report.requeued_lost += 1
         retry[job.batch_id].append(job.job_id)
     for batch_id, job_ids in retry.items():
+        # Chunks of the batch's model: one message is one worker call
+        batch = store.get_batch(batch_id)
+        size = get_model(batch.model).chunk_size if batch is not None else 50
         pubsub.publish(
             settings.topic_submitted,
             [
-                JobsSubmitted(batch_id=batch_id, chunk=-1, job_ids=job_ids[i : i + 50])
-                for i in range(0, len(job_ids), 50)
+                JobsSubmitted(batch_id=batch_id, chunk=-1, job_ids=job_ids[i : i + size])
+                for i in range(0, len(job_ids), size)
             ],
         )
         report.redispatched += len(job_ids)
