@@ -122,22 +122,7 @@ def _finalize(batch: Batch) -> Outcome:
         status = final_status(counts)
         results = write_results(batch, counts, status)
         store.finalize_batch(batch_id, status, counts, results)
-        event = BatchDone(
-            batch_id=batch_id,
-            event_id=BatchDone.stable_id(batch_id, batch.revision),
-            revision=batch.revision,
-            tenant=batch.tenant,
-            status=status,
-            model=batch.model,
-            total=counts.total,
-            succeeded=counts.succeeded,
-            failed=counts.failed,
-            results=results,
-            finished_at=utcnow(),
-        )
-        pubsub.publish(settings.topic_batch_done, [event])
-        # Queued, not sent: a slow or dead receiver never holds up finalisation.
-        webhooks.enqueue(batch, webhooks.completion_event(batch, event))
+        announce_done(batch, status, counts, results)
         store.finish_finalization(batch_id, token)
     except Exception:
         # Let the next trigger (or the reconciler) take over instead of waiting out the lease.
@@ -249,3 +234,25 @@ def best_poses(spool: Spool) -> list[tuple[str, str, str]]:
         if len(poses) == POSES_IN_REPORT:
             break
     return poses
+
+
+def announce_done(batch: Batch, status: BatchStatus, counts: Counts, results: dict[str, str]) -> BatchDone:
+    """`batch-done` for downstream systems and the completion webhook; whoever finalises (the
+    aggregator, or a cancel) calls this once, under the finalisation claim."""
+    event = BatchDone(
+        batch_id=batch.batch_id,
+        event_id=BatchDone.stable_id(batch.batch_id, batch.revision),
+        revision=batch.revision,
+        tenant=batch.tenant,
+        status=status,
+        model=batch.model,
+        total=counts.total,
+        succeeded=counts.succeeded,
+        failed=counts.failed,
+        results=results,
+        finished_at=utcnow(),
+    )
+    pubsub.publish(get_settings().topic_batch_done, [event])
+    # Queued, not sent: a slow or dead receiver never holds up finalisation.
+    webhooks.enqueue(batch, webhooks.completion_event(batch, event))
+    return event

@@ -19,19 +19,18 @@ import uuid
 
 from pydantic import BaseModel
 
-from omtx.domain import Batch, BatchStatus, JobStatus, utcnow
+from omtx.domain import Batch, BatchStatus, JobStatus
 from omtx.errors import Conflict, NotFound, TransientError
-from omtx.events import BatchDone, JobsSubmitted
+from omtx.events import JobsSubmitted
 from omtx.executors import get_executor
 from omtx.gcp import erasure, pubsub
 from omtx.gcp import firestore_store as store
 from omtx.gcp import tenants_store as tenants
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
-from omtx.usecases.aggregate import final_status, write_results
+from omtx.usecases.aggregate import announce_done, final_status, write_results
 from omtx.usecases.fanout import chunk_bounds
 from omtx.usecases.submit import estimate
-from omtx.webhooks import deliver as webhooks
 
 SWEEP_PAGE = 500
 RETRYABLE = frozenset({BatchStatus.COMPLETED_WITH_FAILURES, BatchStatus.FAILED})
@@ -98,7 +97,6 @@ def cancel_batch(batch_id: str, tenant: str) -> CancelOutcome:
 
 
 def _cancel_claimed(batch: Batch, token: str) -> CancelOutcome:
-    settings = get_settings()
     store.mark_cancelled(batch.batch_id)
     cancelled, calls = _cancel_jobs(batch)
     stopped = _stop_calls(batch.batch_id, calls)
@@ -110,21 +108,7 @@ def _cancel_claimed(batch: Batch, token: str) -> CancelOutcome:
     status = BatchStatus.CANCELLED if unfinished else final_status(counts)
     results = write_results(batch, counts, status)
     store.finalize_batch(batch.batch_id, status, counts, results, cancelled=unfinished)
-    event = BatchDone(
-        batch_id=batch.batch_id,
-        event_id=BatchDone.stable_id(batch.batch_id, batch.revision),
-        revision=batch.revision,
-        tenant=batch.tenant,
-        status=status,
-        model=batch.model,
-        total=counts.total,
-        succeeded=counts.succeeded,
-        failed=counts.failed,
-        results=results,
-        finished_at=utcnow(),
-    )
-    pubsub.publish(settings.topic_batch_done, [event])
-    webhooks.enqueue(batch, webhooks.completion_event(batch, event))  # as the aggregator does
+    announce_done(batch, status, counts, results)
     store.finish_finalization(batch.batch_id, token)
     return CancelOutcome(
         batch_id=batch.batch_id,
