@@ -78,6 +78,9 @@ def main() -> None:
     parser.add_argument("--ligands", type=int, default=100_000)
     parser.add_argument("--base-port", type=int, default=30700)
     parser.add_argument("--paths", nargs="+", choices=["json", "csv"], default=["json", "csv"])
+    parser.add_argument(
+        "--no-wait-written", action="store_true", help="stop at the first dispatch (writing every job takes minutes)"
+    )
     args = parser.parse_args()
     os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": tempfile.mkdtemp(prefix="omtx-sub-")}
     from google.cloud import pubsub_v1
@@ -109,6 +112,9 @@ def main() -> None:
 
     def all_jobs_written(batch_id: str) -> float:
         from omtx.gcp import firestore_store as store
+
+        if args.no_wait_written:
+            return float("nan")
 
         while store.count_jobs(batch_id) < n:
             time.sleep(0.5)
