@@ -15,6 +15,8 @@ import argparse
 import json
 import os
 import random
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -23,6 +25,8 @@ from collections import Counter
 
 
 def main() -> None:
+    # `timeout` sends SIGTERM: exit through the finally blocks, so the stack is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--duplicate", type=float, default=0.10)

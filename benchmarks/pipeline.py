@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -39,6 +41,8 @@ def cpu_by_process(stack) -> dict[str, float]:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    # `timeout` sends SIGTERM: exit through the finally blocks, so the stack is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--base-port", type=int, default=28700)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -53,6 +55,8 @@ def load(api: str, path: str, clients: int, seconds: float) -> tuple[int, list[f
 
 
 def main() -> None:
+    # `timeout` sends SIGTERM: exit through the finally blocks, so the stack is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)

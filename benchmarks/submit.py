@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -74,6 +76,8 @@ def peak_rss_mib(pgid: int) -> float:
 
 
 def main() -> None:
+    # `timeout` sends SIGTERM: exit through the finally blocks, so the stack is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ligands", type=int, default=100_000)
     parser.add_argument("--base-port", type=int, default=30700)
