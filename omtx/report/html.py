@@ -76,7 +76,8 @@ def render(
     direction = "higher is better" if header.get("higher_is_better", True) else "lower is better"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{REPORT_POLICY}"><title>{e(str(header.get("name") or header["batch_id"]))}</title>
+<meta http-equiv="Content-Security-Policy" content="{REPORT_POLICY}">
+<title>{e(str(header.get("name") or header["batch_id"]))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }} td, th {{ border: 1px solid #ddd; padding: 4px 8px; }}

@@ -34,7 +34,10 @@ def store_text(tenant: str, text: str) -> StructureStored:
     stored = structures.for_text(tenant, text)
     data = text.encode()
     uri = storage.put_bytes(
-        get_settings().inputs_bucket, stored.name, data, "chemical/x-mmcif" if stored.suffix == "cif" else "chemical/x-pdb",
+        get_settings().inputs_bucket,
+        stored.name,
+        data,
+        "chemical/x-mmcif" if stored.suffix == "cif" else "chemical/x-pdb",
         create_only=True,
     )
     return StructureStored(uri=uri, sha256=stored.digest, format=stored.suffix, bytes=len(data))

@@ -21,8 +21,8 @@ from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import get_model, parse_params
 from omtx.settings import get_settings
 from omtx.tenancy.errors import BudgetExceeded
-from omtx.usecases.structures import store_text, with_text
 from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
+from omtx.usecases.structures import store_text, with_text
 from omtx.webhooks.urls import check_webhook_url
 
 ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA

@@ -169,4 +169,3 @@ def test_csv_cells_that_excel_would_run_open_as_text_and_names_stay_utf8(tmp_pat
     assert "β-Lapachone Ωmega".encode() in raw
     assert [j["ligand_name"] for j in doc["jobs"]] == names
     assert pq.read_table(parquet).column("ligand_name").to_pylist() == names
-

@@ -2,7 +2,7 @@ import pytest
 
 from omtx.errors import InputError
 from omtx.settings import Settings
-from omtx.webhooks.urls import checked_address, check_webhook_url, url_problem
+from omtx.webhooks.urls import check_webhook_url, checked_address, url_problem
 
 
 @pytest.mark.parametrize(
