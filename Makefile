@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test unit lint up down status clean
 
 $(STAMP): pyproject.toml
+	@# Browser tests drive Debian's chromium; a fresh machine (CI) may not have it yet.
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

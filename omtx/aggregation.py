@@ -14,6 +14,7 @@ from pathlib import Path
 from statistics import quantiles
 from typing import IO, Any
 
+from omtx import spreadsheet
 from omtx.domain import Job, JobStatus
 
 BASE_COLUMNS = ["index", "job_id", "ligand_name", "smiles", "canonical_smiles", "inchikey", "status", "error"]
@@ -145,7 +146,8 @@ class Spool:
         body = json.dumps(header | {"columns": self.columns}, default=str)
         aggregated.write(body[:-1] + ',"jobs":[')
         index.write(json.dumps({"batch_id": header.get("batch_id")})[:-1] + ',"jobs":[')
-        writer = csv.DictWriter(table, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
+        # CRLF (RFC 4180) also makes the writer quote a cell holding a bare carriage return.
+        writer = csv.DictWriter(table, fieldnames=self.columns, extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
         schema = pa.schema([(name, self._arrow_type(name)) for name in self.columns])
         group: list[dict[str, Any]] = []
@@ -155,7 +157,7 @@ class Spool:
                 sep = "," if n else ""
                 aggregated.write(sep + line.rstrip("\n"))
                 index.write(sep + json.dumps({k: row.get(k) for k in INDEX_KEYS}))
-                writer.writerow({k: _csv_value(v) for k, v in row.items()})
+                writer.writerow({k: spreadsheet.cell(v) for k, v in row.items()})
                 group.append({k: self._arrow_value(k, row.get(k)) for k in self.columns})
                 if len(group) == PARQUET_ROW_GROUP:
                     parquet_writer.write_table(pa.Table.from_pylist(group, schema=schema))
@@ -192,11 +194,3 @@ class Spool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omtx import __version__, fault_injection, logs, tracing
+from omtx import __version__, fault_injection, logs, structures, tracing
 from omtx.domain import ProteinIn, utcnow
 from omtx.events import JobDone, JobsDone
 from omtx.predictors.base import ChunkPredictor, LigandTask, ModelSpec, Prediction, PredictionFailed, Predictor
@@ -31,6 +31,8 @@ class WorkOrder(BaseModel):
     """One worker call: a chunk of one batch's ligands, so the model loads once per chunk."""
 
     batch_id: str
+    # The batch's tenant: the worker reads only that tenant's structures, whatever the order names.
+    tenant: str = ""
     model: str
     params: dict[str, Any] = Field(default_factory=dict)
     protein: ProteinIn
@@ -61,11 +63,16 @@ def _run_order(order: WorkOrder) -> list[JobDone]:
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
     reporter = Reporter(order.batch_id)
-    outcomes = (
-        run_chunk(predictor, order, params)
-        if isinstance(predictor, ChunkPredictor)
-        else (run_one(predictor, order, task, params) for task in order.ligands)
-    )
+    try:
+        order = order.model_copy(update={"protein": structure_as_text(order)})
+    except PredictionFailed as exc:
+        outcomes: Iterator[LigandOutcome] = iter(refused(order, str(exc)))
+    else:
+        outcomes = (
+            run_chunk(predictor, order, params)
+            if isinstance(predictor, ChunkPredictor)
+            else (run_one(predictor, order, task, params) for task in order.ligands)
+        )
     try:
         with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
             futures = []
@@ -79,6 +86,32 @@ def _run_order(order: WorkOrder) -> list[JobDone]:
         # Whatever happened, every finished ligand's report goes out before the call ends.
         reporter.close()
     return results
+
+
+def structure_as_text(order: WorkOrder) -> ProteinIn:
+    """The order's structure, read from storage only when it is its tenant's and intact."""
+    uri = order.protein.structure
+    if uri is None or not uri.startswith("gs://"):
+        return order.protein
+    from omtx.gcp import storage
+    from omtx.settings import get_settings
+
+    stored = structures.usable_by(uri, order.tenant, get_settings().inputs_bucket)
+    if stored is None:
+        raise PredictionFailed(f"refused: protein.structure {uri} is not a structure of this batch's tenant")
+    data = storage.get_bytes(uri)
+    if hashlib.sha256(data).hexdigest() != stored.digest:
+        raise PredictionFailed(f"refused: {uri} does not match its sha256")
+    return order.protein.model_copy(update={"structure": data.decode()})
+
+
+def refused(order: WorkOrder, error: str) -> list[LigandOutcome]:
+    """Every ligand of an order the worker will not run, failed with why."""
+    now = utcnow()
+    return [
+        LigandOutcome(task=task, prediction=None, error=error, trace="", started_at=now, duration_s=0.0)
+        for task in order.ligands
+    ]
 
 
 def run_one(predictor: Predictor, order: WorkOrder, task: LigandTask, params: BaseModel) -> LigandOutcome:

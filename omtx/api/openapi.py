@@ -13,7 +13,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from omtx import __version__
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, CancelView, ErrorBody, JobView, ResultsPage, RetryView
 from omtx.domain import BatchRequest, PredictionRequest
+from omtx.structures import StructureUpload
 from omtx.usecases.operator import OperatorStatus
+from omtx.usecases.structures import StructureStored
 
 REF = "#/components/schemas/{model}"
 
@@ -96,6 +98,7 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
     inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (BatchRequest, "validation"),
         (PredictionRequest, "validation"),
+        (StructureUpload, "validation"),
     ]
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (m, "serialization")
@@ -109,6 +112,7 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
             CancelView,
             RetryView,
             OperatorStatus,
+            StructureStored,
         )
     ]
     _, schemas = models_json_schema(inputs + outputs, ref_template=REF)
@@ -159,6 +163,16 @@ def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     "content": {"application/json": {"schema": _ref(PredictionRequest)}},
                 },
                 "responses": submit_responses,
+            }
+        },
+        "/v1/structures": {
+            "post": {
+                "operationId": "uploadStructure",
+                "summary": "Store a PDB or mmCIF structure in your own folder; name its URI in protein.structure",
+                "description": "Content-addressed: the same file gives the same URI. A batch may name only "
+                "structures its tenant uploaded, or .cif/.pdb files of the tenant's own jobs.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(StructureUpload)}}},
+                "responses": {"201": _json_response(StructureStored, "Stored")} | _errors(413, 422),
             }
         },
         "/v1/batches/{batch_id}": {

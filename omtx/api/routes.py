@@ -34,11 +34,13 @@ from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus
 from omtx.errors import Conflict, InputError, NotFound, TransientError
 from omtx.gcp import firestore_store as store
 from omtx.gcp import storage, webhook_store
+from omtx.report.html import VIEWER_SCRIPT_SOURCE
 from omtx.settings import get_settings
+from omtx.structures import StructureUpload
 from omtx.tenancy import access
 from omtx.tenancy.errors import BudgetExceeded, Forbidden, RateLimited, Unauthenticated
 from omtx.tenancy.keys import Principal
-from omtx.usecases import control, drops, operator
+from omtx.usecases import control, drops, operator, structures
 from omtx.usecases.reconcile import reconcile_once
 from omtx.usecases.submit import TooManyLigands, submit_batch
 from omtx.webhooks import keys as webhook_keys
@@ -51,6 +53,7 @@ URLS = Map(
         Rule("/v1/openapi.json", endpoint="openapi_document", methods=["GET"]),
         Rule("/v1/batches", endpoint="create_batch", methods=["POST"]),
         Rule("/v1/predictions", endpoint="create_prediction", methods=["POST"]),
+        Rule("/v1/structures", endpoint="upload_structure", methods=["POST"]),
         Rule("/pubsub/bucket-events", endpoint="bucket_event", methods=["POST"]),
         Rule("/internal/reconcile", endpoint="reconcile", methods=["POST"]),
         Rule("/v1/batches", endpoint="list_batches", methods=["GET"]),
@@ -75,6 +78,10 @@ EXPORTS = {
     "report.html": "report_html",
 }
 MAX_PAGE = 1000
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; script-src 'self' {VIEWER_SCRIPT_SOURCE}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z_][A-Za-z0-9_]*)$")
 ORDER_PARAM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*")
 CURSOR_PARAM = re.compile(r"[A-Za-z0-9]{1,64}")
@@ -111,6 +118,15 @@ def _error(status: int, error: str, message: str, details: list[dict[str, Any]] 
 
 
 def handle(request: flask.Request) -> flask.Response:
+    response = _routed(request)
+    # Every page this origin serves (the report now, the console later) runs only its own
+    # scripts: user data can never become script, and no outside origin is reached.
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def _routed(request: flask.Request) -> flask.Response:
     try:
         endpoint, args = URLS.bind_to_environ(request.environ).match()
         route = ROUTES[endpoint]
@@ -226,6 +242,10 @@ def create_batch(request: flask.Request, caller: Principal) -> flask.Response:
 
 def create_prediction(request: flask.Request, caller: Principal) -> flask.Response:
     return _submit(request, caller, _body(request, PredictionRequest).as_batch())
+
+
+def upload_structure(request: flask.Request, caller: Principal) -> flask.Response:
+    return _json(structures.store_text(caller.tenant, _body(request, StructureUpload).structure), 201)
 
 
 def bucket_event(request: flask.Request) -> flask.Response:
@@ -433,6 +453,7 @@ ROUTES: dict[str, Route] = {
     "openapi_document": Route(openapi_document, "anyone"),
     "create_batch": Route(create_batch, "tenant"),
     "create_prediction": Route(create_prediction, "tenant"),
+    "upload_structure": Route(upload_structure, "tenant"),
     "bucket_event": Route(bucket_event, "pubsub"),
     "reconcile": Route(reconcile, "scheduler"),
     "list_batches": Route(list_batches, "tenant"),

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from omtx.docking.box import Vec3
+from omtx.structures import is_mmcif
 
 
 class ReceptorError(ValueError):
@@ -28,11 +29,6 @@ class Receptor:
     pdb: str  # the prepared receptor with hydrogens, as PDB text (for the complex mmCIF)
     deleted: tuple[str, ...]  # "A:22"-style ids meeko could not template, all far from the box
     log: str
-
-
-def is_mmcif(text: str) -> bool:
-    head = text.lstrip()[:200]
-    return head.startswith(("data_", "#")) or "\nloop_" in head
 
 
 def to_pdb_text(text: str) -> str:

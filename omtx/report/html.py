@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from collections.abc import Sequence
@@ -10,6 +12,14 @@ from importlib import resources
 from typing import Any
 
 BINS = 30
+VIEWER = resources.files("omtx.report").joinpath("viewer.js").read_text()
+# The report's one script, allowed by its hash: whatever a ligand is named, nothing else runs,
+# also when the file is opened from a bucket or a disk rather than through the API.
+VIEWER_SCRIPT_SOURCE = f"'sha256-{base64.b64encode(hashlib.sha256(VIEWER.encode()).digest()).decode()}'"
+REPORT_POLICY = (
+    f"default-src 'none'; script-src {VIEWER_SCRIPT_SOURCE}; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def histogram_svg(values: Sequence[float], label: str, width: int = 640, height: int = 220) -> str:
@@ -63,10 +73,11 @@ def render(
         f'<script type="text/plain" id="s{i}">{e(text)}</script>'
         for i, (title, fmt, text) in enumerate(structures)
     )
-    viewer = resources.files("omtx.report").joinpath("viewer.js").read_text()
     direction = "higher is better" if header.get("higher_is_better", True) else "lower is better"
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(str(header.get("name") or header["batch_id"]))}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{REPORT_POLICY}">
+<title>{e(str(header.get("name") or header["batch_id"]))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }} td, th {{ border: 1px solid #ddd; padding: 4px 8px; }}
@@ -85,7 +96,7 @@ status <b>{e(header["status"])}</b> ·
 <table><tr><th>metric</th><th>n</th><th>mean</th><th>min</th><th>q1</th><th>median</th><th>q3</th><th>max</th></tr>
 {stat_rows}</table>
 <script type="application/json" id="header">{e(json.dumps(header, default=str))}</script>
-<script>{viewer}</script>
+<script>{VIEWER}</script>
 </body></html>
 """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from omtx import logs, tracing
+from omtx import logs, spreadsheet, tracing
 from omtx.aggregation import TOP_HITS, Spool
 from omtx.domain import Batch, BatchStatus, Counts, utcnow
 from omtx.events import BatchDone
@@ -179,16 +179,16 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
             "aggregated_json": ("results/aggregated.json", "application/json"),
             "summary_json": ("results/summary.json", "application/json"),
             "job_index_json": ("results/job_index.json", "application/json"),
-            "csv": ("results/batch_results.csv", "text/csv"),
+            "csv": ("results/batch_results.csv", spreadsheet.MEDIA_TYPE),
             "parquet": ("results/batch_results.parquet", "application/vnd.apache.parquet"),
-            "report_html": ("results/report.html", "text/html"),
+            "report_html": ("results/report.html", "text/html; charset=utf-8"),
             "batch_metadata_json": ("batch_metadata.json", "application/json"),
             "batch_index_json": ("batch_index.json", "application/json"),
         }
         local = {name: work / Path(path).name for name, (path, _) in files.items()}
         with (
             local["aggregated_json"].open("w") as aggregated,
-            local["csv"].open("w", newline="") as table,
+            local["csv"].open("w", newline="", encoding=spreadsheet.ENCODING) as table,
             local["job_index_json"].open("w") as index,
         ):
             spool.export(header, aggregated, table, index, local["parquet"])
@@ -201,7 +201,8 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
         }
         local["summary_json"].write_text(json.dumps(summary, default=str))
         local["report_html"].write_text(
-            render(header, stats, spool.best(TOP_HITS), spool.values(spec.primary_metric), best_poses(spool))
+            render(header, stats, spool.best(TOP_HITS), spool.values(spec.primary_metric), best_poses(spool)),
+            encoding="utf-8",
         )
         uris = {name: gcs_uri(bucket, f"{base}/{path}") for name, (path, _) in files.items()}
         metadata = header | {

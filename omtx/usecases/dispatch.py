@@ -56,6 +56,7 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         return DispatchOutcome(claimed=len(cached), cached=len(cached))
     order = WorkOrder(
         batch_id=batch.batch_id,
+        tenant=batch.tenant,
         model=batch.model,
         params=batch.params,
         protein=batch.protein,

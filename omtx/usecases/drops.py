@@ -54,6 +54,9 @@ def ingest(event: Notification) -> str:
         or event.bucket != settings.inputs_bucket
         or not name.startswith(settings.drops_prefix)
         or name.endswith(".result.json")  # our own answers live beside the drops
+        # `.`/`..`/empty segments name no folder of a tenant (and a filesystem-backed bucket
+        # would resolve them): never ingested, nothing written beside them
+        or any(part in ("", ".", "..") for part in name.split("/"))
     ):
         return "ignored"
     source = storage.gcs_uri(event.bucket, name)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from pydantic import BaseModel
 
+from omtx import structures
 from omtx.chemistry import inchikey
 from omtx.domain import Batch, Job, Ligand
 from omtx.errors import PermanentError
@@ -30,10 +31,13 @@ class FanOutOutcome(BaseModel):
 
 
 def protein_key(batch: Batch) -> str:
-    """What identifies the protein in the cache key: its sequence, and its structure when a model
-    docks into one (the structure URI is content-addressed, so equal files give equal keys)."""
+    """What identifies the protein in the cache key: its sequence, and its structure's content
+    when a model docks into one (the same file uploaded by two tenants gives one key)."""
     protein = batch.protein
-    return protein.sequence if protein.structure is None else f"{protein.sequence}|{protein.structure}"
+    if protein.structure is None:
+        return protein.sequence
+    stored = structures.parse_stored(protein.structure, get_settings().inputs_bucket)
+    return f"{protein.sequence}|sha256:{stored.digest if stored else protein.structure}"
 
 
 def build_jobs(batch: Batch, ligands: Sequence[Ligand]) -> list[Job]:

@@ -11,7 +11,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omtx.chemistry import validate_ligands
-from omtx.docking.receptor import is_mmcif
 from omtx.domain import Batch, BatchRequest, BatchStatus, Ligand, ProteinIn
 from omtx.errors import Conflict, InputError
 from omtx.gcp import firestore_store as store
@@ -23,6 +22,7 @@ from omtx.predictors.registry import get_model, parse_params
 from omtx.settings import get_settings
 from omtx.tenancy.errors import BudgetExceeded
 from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
+from omtx.usecases.structures import store_text, with_text
 from omtx.webhooks.urls import check_webhook_url
 
 ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA
@@ -164,6 +164,9 @@ def submit_batch(
     """With `budgeted`, the batch's estimated GPU-seconds are charged to the tenant before
     anything is created (BudgetExceeded if they would take it past its budget). A dry run and a
     replay charge nothing."""
+    # A gs:// structure is read now, as the caller: the batch keeps a copy in the caller's own
+    # folder, so nothing downstream ever reads a reference the caller wrote.
+    request = request.model_copy(update={"protein": with_text(request.protein, tenant)})
     if dry_run or idempotency_key is None:
         checked = validate(request)
         if dry_run:
@@ -237,15 +240,10 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         create_only=True,
     )
     protein = request.protein
-    if protein.structure and not protein.structure.startswith("gs://"):
-        # Content-addressed: every batch on the same receptor shares one object, and the batch
-        # document stays small however large the structure is.
-        digest = hashlib.sha256(protein.structure.encode()).hexdigest()
-        suffix = "cif" if is_mmcif(protein.structure) else "pdb"
-        uri = storage.put_bytes(
-            settings.inputs_bucket, f"structures/{digest}.{suffix}", protein.structure.encode(), "chemical/x-pdb"
-        )
-        protein = protein.model_copy(update={"structure": uri})
+    if protein.structure:
+        # Content-addressed in the tenant's folder: its batches on one receptor share one object,
+        # and the batch document stays small however large the structure is.
+        protein = protein.model_copy(update={"structure": store_text(tenant, protein.structure).uri})
     batch = Batch(
         batch_id=batch_id,
         tenant=tenant,

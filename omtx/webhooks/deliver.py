@@ -18,7 +18,7 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
-import requests
+import urllib3
 
 from omtx import __version__, tracing
 from omtx.domain import Batch, Counts, utcnow
@@ -26,11 +26,11 @@ from omtx.errors import PermanentError
 from omtx.events import BatchDone, WebhookDue
 from omtx.gcp import pubsub, webhook_store
 from omtx.settings import Settings, get_settings
-from omtx.webhooks import keys
+from omtx.webhooks import keys, transport
 from omtx.webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEvent
 from omtx.webhooks.policy import Response, RetryPolicy, Verdict
 from omtx.webhooks.signing import HEADER, sign
-from omtx.webhooks.urls import resolved_problem, url_problem
+from omtx.webhooks.urls import Address, checked_address, url_problem
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"omtx-hub-webhooks/{__version__}"
@@ -182,11 +182,13 @@ def _settle(
 
 
 def send(batch_id: str, delivery: WebhookDelivery, number: int, settings: Settings) -> Response:
-    """One signed POST. Redirects are not followed (a redirect could lead anywhere)."""
-    if settings.deployment == "cloud":
-        problem = url_problem(delivery.url, "cloud") or resolved_problem(delivery.url)
-        if problem is not None:
-            return Response(error=f"not sent: {problem}", refused=True)
+    """One signed POST to the address checked just before. Redirects are not followed (a
+    redirect could lead anywhere)."""
+    problem = url_problem(delivery.url, "cloud") if settings.deployment == "cloud" else None
+    address = checked_address(delivery.url, settings.deployment) if problem is None else Address(None, problem)
+    if address.ip is None:
+        # In the cloud a refusal is final; locally a name that does not resolve yet may later.
+        return Response(error=f"not sent: {address.problem}", refused=settings.deployment == "cloud")
     body = delivery.body.encode()
     headers = {
         "Content-Type": "application/json",
@@ -201,25 +203,19 @@ def send(batch_id: str, delivery: WebhookDelivery, number: int, settings: Settin
         headers["traceparent"] = traceparent
     timeout = settings.webhook_timeout_s
     try:
-        # stream: the answer's body is never read, so a receiver cannot hold the attempt with it
-        with requests.post(
-            delivery.url,
-            data=body,
-            headers=headers,
-            timeout=(min(5.0, timeout), timeout),
-            allow_redirects=False,
-            stream=True,
-        ) as answer:
-            code = answer.status_code
-            return Response(
-                status_code=code,
-                error=None if 200 <= code < 300 else f"HTTP {code} {answer.reason}",
-                retry_after_s=_retry_after(answer.headers.get("Retry-After")),
-            )
-    except requests.Timeout:
+        answer = transport.post(delivery.url, address.ip, body, headers, timeout)
+    except urllib3.exceptions.NewConnectionError as exc:  # a subclass of the timeout error in urllib3 2
+        return Response(error=f"ConnectionError: {exc}"[:500])
+    except urllib3.exceptions.TimeoutError:
         return Response(error=f"no answer within {timeout:g} s")
-    except requests.RequestException as exc:
+    except urllib3.exceptions.HTTPError as exc:
         return Response(error=f"{type(exc).__name__}: {exc}"[:500])
+    code = answer.status
+    return Response(
+        status_code=code,
+        error=None if 200 <= code < 300 else f"HTTP {code} {answer.reason}",
+        retry_after_s=_retry_after(answer.retry_after),
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -1,14 +1,15 @@
 """Which webhook URLs a deployment calls. In the cloud: https only, and never an address inside
 a private network (the metadata server, the VPC, loopback): a webhook must not become a way to
 reach what only the services can. Submit checks the URL as written; each delivery checks where
-its host resolves to at that moment, since a name can point anywhere later. In the local stack
+its host resolves to at that moment, since a name can point anywhere later, and connects to
+exactly that address. In the local stack
 http is fine for a receiver on this machine."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from omtx.errors import InputError
@@ -57,16 +58,28 @@ def url_problem(url: str, deployment: Deployment) -> str | None:
     return None
 
 
-def resolved_problem(url: str) -> str | None:
-    """At delivery in the cloud: why the URL's host must not be called now (it resolves to a
-    non-public address, or not at all), or None."""
+class Address(NamedTuple):
+    """Where a delivery connects (`ip`), or why it must not (`problem`)."""
+
+    ip: str | None
+    problem: str | None = None
+
+
+def checked_address(url: str, deployment: Deployment) -> Address:
+    """At delivery: the host is resolved once, and the connection goes to the address checked
+    here, so a name that re-resolves between the check and the connect (DNS rebinding) cannot
+    reach an internal address. In the cloud every address the name has must be public."""
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError as exc:
-        return f"{host} does not resolve: {exc}"
-    private = sorted({str(info[4][0]) for info in infos if not ipaddress.ip_address(info[4][0]).is_global})
-    return f"{host} resolves to non-public addresses {private}" if private else None
+        return Address(None, f"{host} does not resolve: {exc}")
+    addresses = [str(info[4][0]) for info in infos]
+    if deployment == "cloud":
+        private = sorted({a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_global})
+        if private:
+            return Address(None, f"{host} resolves to non-public addresses {private}")
+    return Address(addresses[0]) if addresses else Address(None, f"{host} has no address")
 
 
 def check_webhook_url(url: str | None, settings: Settings | None = None) -> None:

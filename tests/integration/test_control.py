@@ -62,7 +62,7 @@ def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
     assert statuses(b) == ["succeeded"] * 3 + ["failed"] + ["cancelled"] * 6
     # The partial results are exported, every job accounted for.
     exported = api(settings, "GET", f"/v1/batches/{b}/exports/batch_results.csv")
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert [r["status"] for r in rows].count("cancelled") == 6 and len(rows) == 10
 
     # A late report of a job that was in flight counts nothing, even with its valid claim token.

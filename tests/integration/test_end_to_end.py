@@ -53,7 +53,7 @@ def test_batch_runs_end_to_end(settings, subscribe):
     # Aggregated outputs.
     aggregated = json.loads(storage.get_bytes(final["results"]["aggregated_json"]))
     assert len(aggregated["jobs"]) == 12 and aggregated["succeeded"] == 12
-    rows = list(csv.DictReader(io.StringIO(storage.get_bytes(final["results"]["csv"]).decode())))
+    rows = list(csv.DictReader(io.StringIO(storage.get_bytes(final["results"]["csv"]).decode("utf-8-sig"))))
     assert [r["ligand_name"] for r in rows][:2] == ["aspirin-0", "caffeine-1"]
     assert all(float(r["qed"]) > 0 for r in rows)
 

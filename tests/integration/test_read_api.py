@@ -70,7 +70,7 @@ def test_one_job_its_files_and_the_exports(finished):
     assert get(api, one["links"]["metadata.json"]).json()["model"] == "rdkit_props"
 
     links = batch["links"]
-    rows = list(csv.DictReader(io.StringIO(get(api, links["batch_results.csv"]).text)))
+    rows = list(csv.DictReader(io.StringIO(get(api, links["batch_results.csv"]).content.decode("utf-8-sig"))))
     assert len(rows) == 12
     parquet = pq.read_table(io.BytesIO(get(api, links["batch_results.parquet"]).content))
     assert parquet.num_rows == 12

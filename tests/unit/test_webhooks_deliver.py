@@ -2,6 +2,7 @@
 this machine (a thread): what is sent, when it is retried, and that duplicates never send twice."""
 
 import json
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -188,6 +189,28 @@ def test_delivered_with_a_valid_signature_and_headers(fake_log, published, recei
     assert logged.lease_until is None
     assert webhooks.deliver(due) == webhooks.Outcome.SETTLED  # a duplicate message sends nothing
     assert len(r.requests) == 1
+
+
+def test_the_connection_goes_to_the_address_resolved_once(fake_log, published, receiver, monkeypatch):
+    """A name that re-resolves elsewhere after the check (DNS rebinding) is never looked up
+    again: the POST reaches the checked address, with the URL's host in the Host header."""
+    r = receiver(200)
+    port = r.server.server_port
+    answers = iter([[(2, 1, 6, "", ("127.0.0.1", 0))], [(2, 1, 6, "", ("10.255.255.1", 0))]])
+    lookups = []
+    system_resolve = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host != "hooks.test":  # the IP literal the connection is made to
+            return system_resolve(host, *args, **kwargs)
+        lookups.append(host)
+        return next(answers)
+
+    due = queued(fake_log, published, f"http://hooks.test:{port}/hook")
+    monkeypatch.setattr("socket.getaddrinfo", resolve)
+    assert webhooks.deliver(due) == webhooks.Outcome.DELIVERED
+    assert lookups == ["hooks.test"]
+    assert r.requests[0][0]["Host"] == f"hooks.test:{port}"
 
 
 def test_500_then_200_waits_for_the_backoff_and_retries(fake_log, published, receiver):

@@ -2,7 +2,7 @@ import pytest
 
 from omtx.errors import InputError
 from omtx.settings import Settings
-from omtx.webhooks.urls import check_webhook_url, resolved_problem, url_problem
+from omtx.webhooks.urls import check_webhook_url, checked_address, url_problem
 
 
 @pytest.mark.parametrize(
@@ -77,5 +77,28 @@ def test_no_url_and_good_urls_pass():
 
 
 def test_delivery_refuses_a_name_that_resolves_inside():
-    assert "non-public" in (resolved_problem("https://localhost/hook") or "")
-    assert "does not resolve" in (resolved_problem("https://no-such-host.invalid/hook") or "")
+    assert "non-public" in (checked_address("https://localhost/hook", "cloud").problem or "")
+    assert "does not resolve" in (checked_address("https://no-such-host.invalid/hook", "cloud").problem or "")
+
+
+def test_delivery_connects_to_the_address_it_checked(monkeypatch):
+    """DNS rebinding: the name resolves to a public address when checked and to an internal one
+    afterwards; only one resolution happens, and the address checked is the one returned."""
+    answers = iter([[(2, 1, 6, "", ("93.184.216.34", 0))], [(2, 1, 6, "", ("10.0.0.7", 0))]])
+    calls = []
+
+    def fake_getaddrinfo(host, *args, **kwargs):
+        calls.append(host)
+        return next(answers)
+
+    monkeypatch.setattr("socket.getaddrinfo", fake_getaddrinfo)
+    address = checked_address("https://hooks.example.com/h", "cloud")
+    assert address.ip == "93.184.216.34" and address.problem is None
+    assert calls == ["hooks.example.com"]
+
+
+def test_a_name_with_any_internal_address_is_refused(monkeypatch):
+    infos = [(2, 1, 6, "", ("93.184.216.34", 0)), (2, 1, 6, "", ("169.254.169.254", 0))]
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: infos)
+    address = checked_address("https://hooks.example.com/h", "cloud")
+    assert address.ip is None and "169.254.169.254" in (address.problem or "")
