@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     base_port: int = Field(8700, ge=1024, le=65000)
     state_dir: Path = Path(".omtx")
+    # The local Firestore is exported this often (and on `dev down`), so data survives a reboot.
+    snapshot_interval_s: int = Field(60, ge=5)
     gcloud_sdk_root: Path | None = None
     api_url: str | None = None
     push_ack_deadline_s: int = Field(60, ge=10, le=600)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +29,16 @@ console = Console()
 FINAL = {s.value for s in FINAL_BATCH_STATUSES}
 
 
+@app.callback()
+def _use_local_stack() -> None:
+    """On the local deployment every command talks to the local stack's emulators (the README
+    promises no credentials locally); an emulator host set in the environment wins."""
+    settings = get_settings()
+    if settings.deployment == "local":
+        for name, value in settings.emulator_env().items():
+            os.environ.setdefault(name, value)
+
+
 def _fail(exc: ApiError) -> typer.Exit:
     console.print(f"[red]{exc}[/red]")
     for item in exc.body.get("detail", []):
@@ -41,7 +52,8 @@ def _fail(exc: ApiError) -> typer.Exit:
 
 @dev.command("up")
 def dev_up() -> None:
-    """Start (or reuse) the local stack and wait until every part is healthy."""
+    """Start what is not running (healthy processes and all data are left alone) and wait until
+    every part is healthy."""
     from omtx.devstack.stack import Stack, StackError
 
     stack = Stack(get_settings())
@@ -55,12 +67,42 @@ def dev_up() -> None:
 
 
 @dev.command("down")
-def dev_down() -> None:
-    """Stop every process of the local stack (process groups, ports released)."""
+def dev_down(
+    no_snapshot: bool = typer.Option(False, "--no-snapshot", help="Keep the last snapshot instead of taking one"),
+) -> None:
+    """Stop every process of the local stack; its data is kept for the next `dev up`."""
+    from omtx.devstack.stack import Stack, StackError
+
+    try:
+        stopped = Stack(get_settings()).down(snapshot=not no_snapshot)
+    except StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@dev.command("restart")
+def dev_restart(process: str = typer.Argument(..., help="pubsub, firestore, gcs, a service, scheduler")) -> None:
+    """Restart one process of the running stack; the others and all data are left alone."""
+    from omtx.devstack.stack import Stack, StackError
+
+    try:
+        seconds = Stack(get_settings()).restart(process)
+    except StackError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"{process} restarted, healthy in {seconds:.1f} s")
+
+
+@dev.command("reset")
+def dev_reset(yes: bool = typer.Option(False, "--yes", help="Do not ask")) -> None:
+    """Stop the stack and delete every local batch, job and file. The only command that wipes."""
     from omtx.devstack.stack import Stack
 
-    stopped = Stack(get_settings()).down()
-    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    if not yes:
+        typer.confirm("Delete every batch, job and result file of the local stack?", abort=True)
+    stopped = Stack(get_settings()).reset()
+    console.print(f"stopped {', '.join(stopped) or 'nothing'}; local data deleted")
 
 
 @dev.command("status")

@@ -1,4 +1,7 @@
-"""`omtx dev up|down|status`: the whole local stack, health-checked, logs in one folder."""
+"""`omtx dev up|down|status|restart|reset`: the whole local stack, health-checked, logs in one
+folder. The stack is where a user's batches live, so it never loses data by being restarted: `up`
+starts only what is not running, `down` snapshots Firestore first, GCS objects stay on disk, and
+`reset` is the one command that wipes."""
 
 from __future__ import annotations
 
@@ -12,15 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from pydantic import SecretStr
 
 from omtx.devstack import processes as proc
+from omtx.devstack import snapshots
 from omtx.devstack.chaos import STATS_PATH, ChaosConfig
 from omtx.devstack.provision import provision
 from omtx.gcp.clients import reset_clients
 from omtx.settings import SERVICES, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Pub/Sub before fake-gcs-server (it publishes bucket notifications); the services after the
+# emulators they talk to.
+EMULATORS = ("pubsub", "firestore", "gcs")
+START_ORDER = ("pubsub", "firestore", *SERVICES, "scheduler", "chaos", "gcs")
 SIGNATURES = {"submit": "http", "dispatch": "cloudevent", "complete": "cloudevent", "aggregate": "cloudevent"}
 
 
@@ -97,6 +106,7 @@ class Stack:
                     f"--host={host}",
                     f"--port={s.firestore_port}",
                     f"--functions_emulator={host}:{self.push_port('aggregate')}",
+                    *([f"--import-data={snapshot}"] if (snapshot := snapshots.latest(self.state_dir)) else []),
                 ],
                 s.firestore_port,
                 f"http://{host}:{s.firestore_port}/",
@@ -169,6 +179,10 @@ class Stack:
                     f"{s.api_base_url}/internal/reconcile",
                     "--interval",
                     str(s.reconcile_interval_s),
+                    f"--snapshot-every={s.snapshot_interval_s}",
+                    f"--state-dir={self.state_dir}",
+                    f"--firestore={emulators['FIRESTORE_EMULATOR_HOST']}",
+                    f"--project={s.project}",
                 ],
                 None,
             )
@@ -205,46 +219,76 @@ class Stack:
     # --- commands -------------------------------------------------------------------------------
 
     def up(self, timeout_s: float = 60.0) -> float:
-        """Start everything and provision it; returns the seconds it took. Idempotent."""
+        """Start whatever is not running and healthy, in dependency order, leaving healthy
+        processes and every stored object alone; returns the seconds it took (0: all was up)."""
         started_at = time.monotonic()
-        if self.running() and all(p.alive and p.listening for p in self.status()):
+        specs = {spec.name: spec for spec in self.specs()}
+        known = {r.name: r for r in self.running() if r.name in specs}
+        healthy = {
+            name for name, r in known.items() if proc.alive(r.pid) and proc.healthy(self.settings.host, specs[name])
+        }
+        if healthy == set(specs):
             self._use_emulators()
             return 0.0
-        self.down()
-        specs = {spec.name: spec for spec in self.specs()}
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        busy = [f"{n}:{sp.port}" for n, sp in specs.items() if sp.port and proc.port_open(self.settings.host, sp.port)]
+        for name, item in known.items():
+            if name not in healthy:  # a hung process or a dead one's orphans: its group goes first
+                proc.stop_group(item.pid)
+                if item.port is not None:
+                    proc.wait_port_free(self.settings.host, item.port)
+        missing = [n for n in START_ORDER if n in specs and n not in healthy]
+        busy = [f"{n}:{port}" for n in missing if (port := specs[n].port) and proc.port_open(self.settings.host, port)]
         if busy:
             raise StackError(f"ports already in use: {', '.join(busy)} (another stack? set OMTX_BASE_PORT)")
-        # A fresh stack: the emulators start empty, so the bucket data must too.
-        shutil.rmtree(self.gcs_root, ignore_errors=True)
-        self.gcs_root.mkdir(parents=True)
-        running: list[proc.Running] = []
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.gcs_root.mkdir(parents=True, exist_ok=True)
+        running = {name: known[name] for name in healthy}
         try:
-            # fake-gcs-server publishes bucket notifications, so it starts once Pub/Sub answers.
-            for name in ("pubsub", "firestore", *SERVICES, "scheduler", *(["chaos"] if self.chaos else [])):
-                running.append(proc.start(specs[name], self.log_dir, REPO_ROOT))
-            proc.save_state(self.state_file, running)
-            self._wait_healthy([specs["pubsub"]], running, started_at + timeout_s)
-            running.append(proc.start(specs["gcs"], self.log_dir, REPO_ROOT))
-            proc.save_state(self.state_file, running)
-            self._wait_healthy(list(specs.values()), running, started_at + timeout_s)
+            for name in missing:
+                if name == "gcs":  # fake-gcs-server publishes bucket notifications: Pub/Sub first
+                    self._wait_healthy([specs["pubsub"]], list(running.values()), started_at + timeout_s)
+                running[name] = proc.start(specs[name], self.log_dir, REPO_ROOT)
+                proc.save_state(self.state_file, list(running.values()))
+            self._wait_healthy([specs[n] for n in missing], list(running.values()), started_at + timeout_s)
             self._use_emulators()
+            # Idempotent; a restarted Pub/Sub emulator has lost its topics and subscriptions.
             provision(self.settings, self.push_port)
         except BaseException:
-            self.down()
+            for name in missing:
+                if name in running:
+                    proc.stop_group(running.pop(name).pid)
+            proc.save_state(self.state_file, list(running.values()))
             raise
         return time.monotonic() - started_at
 
-    def down(self) -> list[str]:
+    def down(self, snapshot: bool = True) -> list[str]:
+        """Stop every process; Firestore's documents are snapshotted first, so `up` brings them
+        back (objects stay on disk anyway)."""
+        known = {r.name: r for r in self.running()}
+        if snapshot and "firestore" in known and proc.alive(known["firestore"].pid):
+            try:
+                snapshots.take(
+                    self.state_dir, self.settings.emulator_env()["FIRESTORE_EMULATOR_HOST"], self.settings.project
+                )
+            except (OSError, requests.RequestException, StopIteration) as exc:
+                raise StackError(
+                    f"nothing was stopped: the Firestore snapshot failed ({exc}); `omtx dev down --no-snapshot` "
+                    "stops anyway and keeps the previous snapshot"
+                ) from exc
         stopped = []
-        for item in self.running():
+        for item in known.values():
             proc.stop_group(item.pid)
             if item.port is not None:
                 proc.wait_port_free(self.settings.host, item.port)
             stopped.append(item.name)
         if self.state_file.exists():
             self.state_file.unlink()
+        return stopped
+
+    def reset(self) -> list[str]:
+        """The one way to wipe the local stack: stop it and delete its documents and objects."""
+        stopped = self.down(snapshot=False)
+        snapshots.wipe(self.state_dir)
+        shutil.rmtree(self.gcs_root, ignore_errors=True)
         return stopped
 
     def status(self) -> list[ProcessStatus]:
@@ -282,8 +326,10 @@ class Stack:
         """Start a process again (stopping it first if it runs), with extra environment; returns
         the seconds until it is healthy."""
         started_at = time.monotonic()
-        spec = next(s for s in self.specs() if s.name == name)
-        spec = dataclasses.replace(spec, env=spec.env | (env or {}))
+        specs = {s.name: s for s in self.specs()}
+        if name not in specs:
+            raise StackError(f"no process {name!r}; the stack has {', '.join(specs)}")
+        spec = dataclasses.replace(specs[name], env=specs[name].env | (env or {}))
         old = self._running(name)
         proc.stop_group(old.pid)
         if spec.port is not None:
@@ -291,6 +337,9 @@ class Stack:
         running = [proc.start(spec, self.log_dir, REPO_ROOT) if r.name == name else r for r in self.running()]
         proc.save_state(self.state_file, running)
         self._wait_healthy([spec], running, started_at + timeout_s)
+        if name in EMULATORS:  # a restarted emulator starts empty of topics, triggers or buckets
+            self._use_emulators()
+            provision(self.settings, self.push_port)
         return time.monotonic() - started_at
 
     def kill_workers(self, name: str) -> list[int]:

@@ -40,7 +40,7 @@ def stack(stack_env) -> Iterator[Stack]:
     seconds = running.up()
     print(f"\nlocal stack up in {seconds:.1f} s (base port {TEST_BASE_PORT})")
     yield running
-    running.down()
+    running.down(snapshot=False)  # its state folder is temporary
 
 
 @pytest.fixture
