@@ -43,7 +43,7 @@ from omtx.predictors.rfantibody.outputs import (
 )
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.predictors.rfantibody.results import Designs, best_row, design_rows, designs_csv, summary_metrics
-from omtx.predictors.structures import load_structure
+from omtx.predictors.structure_text import load_structure
 
 LOG_TAIL = 256 * 1024  # what of the tools' output is kept as the job's log
 

@@ -19,7 +19,7 @@ from omtx.docking.ligand import LigandPrepError, prepare_ligand
 from omtx.docking.receptor import Receptor, ReceptorError, prepare_receptor
 from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
-from omtx.predictors.structures import load_structure
+from omtx.predictors.structure_text import load_structure
 from omtx.predictors.vina.params import VinaParams
 
 

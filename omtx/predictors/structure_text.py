@@ -1,8 +1,9 @@
 """The target structure a docking or design model works on, as text.
 
-Submit stores a request's structure in Cloud Storage and the batch keeps its gs:// URI (see
-omtx.usecases.submit), while a request checked at submit still carries the text itself: the
-models that need a structure (vina, rfantibody) read it through this one function."""
+`protein.structure` is PDB or mmCIF text, or a gs:// URI of a stored structure (which may reach
+a model's submit-time check). The models that need a structure (vina, rfantibody) read it
+through this one function. Who may name which stored structure is omtx.structures' concern,
+decided before a model sees the reference."""
 
 from __future__ import annotations
 
