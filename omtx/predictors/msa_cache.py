@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Annotated, Literal, Protocol
+
+from pydantic import Field
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,12 @@ COLABFOLD_URL = "https://api.colabfold.com"
 
 # The MSA of a protein sequence, as a chunk predictor is given it (the cache, in production).
 MsaSource = Callable[[str], bytes]
+# The `msa` parameter of every model that uses this cache; the Modal app reads it by that name
+# to compute a new protein's MSA before the GPU call (modal_gpu/common.py::msa_sequence).
+MsaChoice = Annotated[
+    Literal["colabfold", "none"],
+    Field(description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence"),
+]
 
 
 class MsaStore(Protocol):

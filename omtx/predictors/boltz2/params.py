@@ -4,9 +4,9 @@ starts."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from omtx.predictors.msa_cache import MsaChoice
 
 
 class Boltz2Params(BaseModel):
@@ -21,9 +21,6 @@ class Boltz2Params(BaseModel):
     diffusion_samples_affinity: int = Field(5, ge=1, le=25, description="samples averaged by the affinity pass")
     affinity_mw_correction: bool = Field(False, description="Boltz-2's molecular-weight correction of the value")
     use_potentials: bool = Field(False, description="inference-time steering potentials (slower, fewer clashes)")
-    msa: Literal["colabfold", "none"] = Field(
-        "colabfold",
-        description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence",
-    )
+    msa: MsaChoice = "colabfold"
     max_msa_seqs: int = Field(8192, ge=1, le=16384, description="MSA rows used")
     seed: int = Field(42, ge=0, le=2**31 - 1)

@@ -4,9 +4,9 @@ starts."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from omtx.predictors.msa_cache import MsaChoice
 
 
 class Chai1Params(BaseModel):
@@ -18,8 +18,5 @@ class Chai1Params(BaseModel):
         5, ge=1, le=25, description="structures sampled; the best by aggregate_score is kept"
     )
     use_esm_embeddings: bool = Field(True, description="ESM2 language-model embeddings of the protein")
-    msa: Literal["colabfold", "none"] = Field(
-        "colabfold",
-        description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence",
-    )
+    msa: MsaChoice = "colabfold"
     seed: int = Field(42, ge=0, le=2**31 - 1)
