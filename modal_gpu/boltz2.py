@@ -4,7 +4,7 @@ protein's MSA once, and a one-off weights download.
 The image holds two Python environments. Boltz 2.2.1 pins wandb 0.18.7 (protobuf < 6), the
 platform's Pub/Sub client needs protobuf >= 6.33, so Boltz lives in its own virtualenv at
 /opt/boltz with `boltz` linked onto PATH, and the worker (system Python) drives it through the
-CLI (omtx.predictors.boltz2_tool). Weights live on a Volume that is the Boltz cache.
+CLI (omtx.predictors.boltz2.tool). Weights live on a Volume that is the Boltz cache.
 """
 
 from __future__ import annotations
@@ -71,19 +71,19 @@ MSA_TIMEOUT_S: int = get_settings().modal_msa_timeout_s or 40 * MINUTES
 )
 def boltz2_msa(sequence: str) -> int:
     """The protein's ColabFold MSA in the cache (computed unless it is there); its depth."""
-    from omtx.predictors import boltz2_msa as msa
-    from omtx.predictors import boltz2_tool
+    from omtx.predictors.boltz2 import msa, tool
+    from omtx.predictors.msa_cache import GcsMsaStore
 
-    store = msa.GcsMsaStore(get_settings().results_bucket)
-    return msa.a3m_depth(msa.boltz2_msa(sequence, store, boltz2_tool.colabfold_a3m))
+    store = GcsMsaStore(get_settings().results_bucket)
+    return msa.a3m_depth(msa.boltz2_msa(sequence, store, tool.colabfold_a3m))
 
 
 @app.function(image=boltz2_image, cpu=4.0, memory=8192, timeout=60 * MINUTES, volumes={WEIGHTS_DIR: boltz2_weights})
 def fetch_boltz2_weights() -> list[str]:
     """Run once before the first batch: `modal run modal_gpu/boltz2.py::fetch_boltz2_weights`."""
-    from omtx.predictors import boltz2_tool
+    from omtx.predictors.boltz2 import tool
 
-    boltz2_tool.download_weights(Path(WEIGHTS_DIR))
+    tool.download_weights(Path(WEIGHTS_DIR))
     boltz2_weights.commit()
     return sorted(p.name for p in Path(WEIGHTS_DIR).iterdir())
 
@@ -106,13 +106,13 @@ class Boltz2:
         """Once per container: the weights on the Volume (downloaded by the first container
         that finds them missing), so no chunk pays for a download."""
         use_gcp_identity()
-        from omtx.predictors import boltz2_tool
+        from omtx.predictors.boltz2 import tool
 
         cache = Path(WEIGHTS_DIR)
-        if boltz2_tool.missing_weights(cache):
+        if tool.missing_weights(cache):
             boltz2_weights.reload()  # another container may have fetched them meanwhile
-        if boltz2_tool.missing_weights(cache):
-            boltz2_tool.download_weights(cache)
+        if tool.missing_weights(cache):
+            tool.download_weights(cache)
             boltz2_weights.commit()
 
     @modal.method()

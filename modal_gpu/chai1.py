@@ -46,8 +46,8 @@ MSA_TIMEOUT_S: int = get_settings().modal_msa_timeout_s or 40 * MINUTES
 )
 def chai1_msa(sequence: str) -> int:
     """The protein's ColabFold MSA (.aligned.pqt) in the cache, computed unless it is there; its size."""
-    from omtx.predictors import chai1_msa as msa
-    from omtx.predictors.boltz2_msa import GcsMsaStore
+    from omtx.predictors.chai1 import msa
+    from omtx.predictors.msa_cache import GcsMsaStore
 
     store = GcsMsaStore(get_settings().results_bucket)
     return len(msa.chai1_msa(sequence, store, msa.colabfold_aligned_pqt))
@@ -56,9 +56,9 @@ def chai1_msa(sequence: str) -> int:
 @app.function(image=chai1_image, cpu=4.0, memory=8192, timeout=60 * MINUTES, volumes={WEIGHTS_DIR: chai1_weights})
 def fetch_chai1_weights() -> list[str]:
     """Run once before the first batch: `modal run modal_gpu/chai1.py::fetch_chai1_weights`."""
-    from omtx.predictors import chai1_inference
+    from omtx.predictors.chai1 import inference
 
-    paths = chai1_inference.download_weights()
+    paths = inference.download_weights()
     chai1_weights.commit()
     return [str(p) for p in paths]
 
@@ -81,14 +81,14 @@ class Chai1:
         """Once per container: weights on the Volume (fetched by the first container that
         misses them) and ESM2-3B loaded, which chai_lab then keeps between calls."""
         use_gcp_identity()
-        from omtx.predictors import chai1_inference
+        from omtx.predictors.chai1 import inference
 
-        if chai1_inference.missing_weights(Path(WEIGHTS_DIR)):
+        if inference.missing_weights(Path(WEIGHTS_DIR)):
             chai1_weights.reload()  # another container may have fetched them meanwhile
-        if chai1_inference.missing_weights(Path(WEIGHTS_DIR)):
-            chai1_inference.download_weights()
+        if inference.missing_weights(Path(WEIGHTS_DIR)):
+            inference.download_weights()
             chai1_weights.commit()
-        chai1_inference.warm_up()
+        inference.warm_up()
 
     @modal.method()
     def run(self, order_json: str) -> int:

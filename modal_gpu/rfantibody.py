@@ -3,7 +3,7 @@
 The image is the repository's own install, pinned: its Dockerfile's CUDA 11.8 base, a clone at
 RFANTIBODY_COMMIT and `uv sync` from its uv.lock (Python 3.10, torch 2.3 cu118, the DGL wheel the
 lock names) in /opt/rfantibody/.venv. The worker itself runs on the image's Python 3.11 and starts
-the three CLIs from that virtualenv (omtx/predictors/rfantibody_commands.py::tool_env).
+the three CLIs from that virtualenv (omtx/predictors/rfantibody/commands.py::tool_env).
 
 Weights (include/download_weights.sh: RFdiffusion_Ab.pt, ProteinMPNN_v48_noise_0.2.pt, RF2_ab.pt)
 live on the `rfantibody-weights` Volume: the first container to start downloads what is missing and
@@ -20,7 +20,7 @@ import modal
 
 from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
 from omtx.predictors.rfantibody import GPU
-from omtx.predictors.rfantibody_commands import RFANTIBODY_COMMIT, RFANTIBODY_REPO, WEIGHT_FILES, WEIGHTS_URL
+from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT, RFANTIBODY_REPO, WEIGHT_FILES, WEIGHTS_URL
 
 RFANTIBODY_ROOT = "/opt/rfantibody"
 WEIGHTS_DIR = "/weights"

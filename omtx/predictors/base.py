@@ -44,6 +44,10 @@ class Predictor(Protocol):
     def predict(self, protein: ProteinIn, ligand: LigandTask, params: BaseModel) -> Prediction: ...
 
 
+# What a chunk predictor yields per ligand: its result, or the failure that explains it.
+Outcome = tuple[LigandTask, Prediction | PredictionFailed]
+
+
 @runtime_checkable
 class ChunkPredictor(Protocol):
     """A model that runs a whole chunk at once (one `boltz predict` over a directory, one
@@ -53,7 +57,7 @@ class ChunkPredictor(Protocol):
 
     def predict_chunk(
         self, protein: ProteinIn, ligands: Sequence[LigandTask], params: BaseModel
-    ) -> Iterator[tuple[LigandTask, Prediction | PredictionFailed]]: ...
+    ) -> Iterator[Outcome]: ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,13 @@ class CostModel:
     startup_s: float = 0.0  # per worker call (container start, weight load)
     hardware: str = "cpu"
     usd_per_second: float = 0.0
+
+
+# Modal's rates (research/MODELS.md D.5), shared by the models that run on the same hardware.
+MODAL_CPU_2_CORES_USD_PER_S = 0.0000262  # $0.0000131 per core-second, 2 cores
+H100_USD_PER_S = 0.001097
+# The Modal GPU type of the H100 models: "!" pins the type so the rate above holds (D.1).
+MODAL_H100 = "H100!"
 
 
 @dataclass(frozen=True)

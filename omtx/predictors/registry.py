@@ -1,56 +1,40 @@
-"""Which models exist. Adding a model: one module under omtx/predictors and one entry here."""
+"""Which models exist: every subpackage of omtx.predictors is one model, and its `SPEC` says what
+the platform needs to know of it. Adding a model is adding a folder (see README, "Models").
+
+The registry imports each model's package, which holds its spec and parameters; the science
+libraries a model runs with are imported only when its predictor runs (`load_predictor`)."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+import omtx.predictors
 from omtx.errors import InputError
-from omtx.predictors import boltz2, chai1, rfantibody, vina
-from omtx.predictors.base import ChunkPredictor, CostModel, Limits, ModelSpec, Predictor
-from omtx.predictors.instant import InstantParams
-from omtx.predictors.rdkit_props import RdkitPropsParams
+from omtx.predictors.base import ChunkPredictor, ModelSpec, Predictor
 
-MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            name="rdkit_props",
-            version="rdkit-props-1",
-            description="RDKit descriptors (MW, cLogP, TPSA, HBD/HBA, QED, Lipinski) and an ETKDGv3 conformer",
-            params=RdkitPropsParams,
-            chunk_size=8,
-            hardware="cpu",
-            predictor="omtx.predictors.rdkit_props:create",
-            primary_metric="qed",
-            higher_is_better=True,
-            limits=Limits(max_heavy_atoms=250),
-            # Modal CPU: $0.0000131 per core-second (research/MODELS.md D.5), 2 cores.
-            cost=CostModel(seconds_per_ligand=0.05, startup_s=3.0, hardware="cpu", usd_per_second=0.0000262),
-        ),
-        ModelSpec(
-            name="instant",
-            version="instant-1",
-            description="Test model: instant deterministic pseudo-scores, for pipeline load tests only",
-            params=InstantParams,
-            chunk_size=50,
-            hardware="cpu",
-            predictor="omtx.predictors.instant:create",
-            primary_metric="score",
-            higher_is_better=True,
-            limits=Limits(),
-            cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
-            cacheable=False,  # a load-test model: every job must run
-        ),
-        vina.SPEC,
-        boltz2.SPEC,
-        chai1.SPEC,
-        rfantibody.SPEC,
-    )
-}
+
+def model_packages() -> list[str]:
+    """The names of the model folders: the subpackages of omtx.predictors, in name order."""
+    return sorted(info.name for info in pkgutil.iter_modules(omtx.predictors.__path__) if info.ispkg)
+
+
+def _load_specs() -> dict[str, ModelSpec]:
+    specs: dict[str, ModelSpec] = {}
+    for package in model_packages():
+        spec = importlib.import_module(f"omtx.predictors.{package}").SPEC
+        if not isinstance(spec, ModelSpec) or spec.name != package:
+            # The folder is the model's name everywhere (requests, Modal, results): they must agree.
+            raise RuntimeError(f"omtx.predictors.{package}.SPEC must be the ModelSpec of a model named {package!r}")
+        specs[spec.name] = spec
+    return specs
+
+
+MODELS: dict[str, ModelSpec] = _load_specs()
 
 
 def get_model(name: str) -> ModelSpec:

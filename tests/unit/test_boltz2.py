@@ -19,11 +19,13 @@ from pydantic import ValidationError
 
 from omtx.domain import ProteinIn
 from omtx.predictors.base import ChunkPredictor, LigandTask, Prediction, PredictionFailed
-from omtx.predictors.boltz2 import SPEC, Boltz2Predictor, create, ligand_problem
-from omtx.predictors.boltz2_inputs import Boltz2Params, ligand_yaml, predict_command, record_stems, results_dir
-from omtx.predictors.boltz2_msa import a3m_depth, a3m_query, boltz2_msa, boltz2_msa_name, cached_msa, sequence_sha256
-from omtx.predictors.boltz2_outputs import RunLog, diagnose, parse_record, record_finished
-from omtx.predictors.boltz2_tool import SIDECAR, ToolProcess, colabfold_a3m, missing_weights, tool_python
+from omtx.predictors.boltz2 import SPEC, Boltz2Params, Boltz2Predictor, create, ligand_problem
+from omtx.predictors.boltz2.inputs import ligand_yaml, predict_command, results_dir
+from omtx.predictors.boltz2.msa import a3m_depth, a3m_query, boltz2_msa, boltz2_msa_name
+from omtx.predictors.boltz2.outputs import RunLog, diagnose, parse_record, record_finished
+from omtx.predictors.boltz2.tool import SIDECAR, ToolProcess, colabfold_a3m, missing_weights, tool_python
+from omtx.predictors.ligand_triage import record_stems
+from omtx.predictors.msa_cache import cached_msa, sequence_sha256
 from omtx.worker import WorkOrder, run_chunk
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "boltz2" / "runs"

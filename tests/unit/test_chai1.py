@@ -15,11 +15,11 @@ from pydantic import ValidationError
 
 from omtx.domain import ProteinIn
 from omtx.predictors.base import ChunkPredictor, LigandTask, Prediction, PredictionFailed
-from omtx.predictors.chai1 import SPEC, Chai1Predictor, create, ligand_problem
-from omtx.predictors.chai1_inference import ChaiRun, is_out_of_memory, missing_weights
-from omtx.predictors.chai1_inputs import Chai1Params, ligand_fasta, msa_basename
-from omtx.predictors.chai1_msa import chai1_msa, chai1_msa_name, is_parquet
-from omtx.predictors.chai1_outputs import best_sample, load_scores, parse_output
+from omtx.predictors.chai1 import SPEC, Chai1Params, Chai1Predictor, create, ligand_problem
+from omtx.predictors.chai1.inference import ChaiRun, is_out_of_memory, missing_weights
+from omtx.predictors.chai1.inputs import ligand_fasta, msa_basename
+from omtx.predictors.chai1.msa import chai1_msa, chai1_msa_name, is_parquet
+from omtx.predictors.chai1.outputs import best_sample, load_scores, parse_output
 from omtx.worker import WorkOrder, run_chunk
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "chai1" / "runs"

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, PredictionFailed
 from omtx.predictors.rfantibody import GPU, SPEC, RFAntibody, StepRun, check_structure, subprocess_runner
-from omtx.predictors.rfantibody_commands import (
+from omtx.predictors.rfantibody.commands import (
     Install,
     Layout,
     proteinmpnn_command,
@@ -24,8 +24,8 @@ from omtx.predictors.rfantibody_commands import (
     rfdiffusion_command,
     tool_env,
 )
-from omtx.predictors.rfantibody_filters import apply_filters, filter_definition
-from omtx.predictors.rfantibody_inputs import (
+from omtx.predictors.rfantibody.filters import apply_filters, filter_definition
+from omtx.predictors.rfantibody.inputs import (
     Hotspot,
     InputProblem,
     LoopSpec,
@@ -34,7 +34,7 @@ from omtx.predictors.rfantibody_inputs import (
     parse_loops,
     summarize_pdb,
 )
-from omtx.predictors.rfantibody_outputs import (
+from omtx.predictors.rfantibody.outputs import (
     RF2_KEYS,
     OutputProblem,
     base_tags,
@@ -45,7 +45,7 @@ from omtx.predictors.rfantibody_outputs import (
     parse_quiver,
     parse_scorefile,
 )
-from omtx.predictors.rfantibody_params import RfantibodyParams
+from omtx.predictors.rfantibody.params import RfantibodyParams
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "rfantibody"
 TARGET = (FIX / "inputs" / "target.pdb").read_text()
@@ -592,8 +592,8 @@ def test_nan_never_reaches_results():
 
 
 def test_rf2_entries_without_scores_fail_the_job():
-    from omtx.predictors.rfantibody import prediction
-    from omtx.predictors.rfantibody_results import design_rows
+    from omtx.predictors.rfantibody.predictor import prediction
+    from omtx.predictors.rfantibody.results import design_rows
 
     unscored = "".join(line for line in read("success/3_rf2.qv").splitlines(True) if not line.startswith("QV_SCORE"))
     designs = design_rows(

@@ -1,20 +1,15 @@
-"""A test model that answers instantly: deterministic pseudo-scores derived from the input hash.
-It exists for load tests and benchmarks of the pipeline itself; its numbers mean nothing."""
+"""The instant predictor: a score per ligand from a hash of the protein and the SMILES, at once,
+and a failure on request, so load tests exercise both outcomes without any model's cost."""
 
 from __future__ import annotations
 
 import hashlib
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
-
-
-class InstantParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    fail_every: int = Field(0, ge=0, description="fail every n-th ligand by index (0: never), to exercise failures")
+from omtx.predictors.instant.params import InstantParams
 
 
 class Instant:

@@ -11,9 +11,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from omtx.predictors.boltz2_msa import COLABFOLD_URL
+from omtx.predictors.msa_cache import COLABFOLD_URL
 
-SIDECAR = Path(__file__).with_name("boltz2_sidecar.py")
+SIDECAR = Path(__file__).with_name("sidecar.py")
 # What a Boltz-2 cache must hold before a run, or `boltz predict` downloads it first (A.7).
 WEIGHT_FILES = ("boltz2_conf.ckpt", "boltz2_aff.ckpt", "mols")
 MSA_TIMEOUT_S = 1800

@@ -1,22 +1,34 @@
 """One MSA per protein, computed once and cached in Cloud Storage by sequence hash, so every later
 chunk and batch of the same protein reuses it (research/MODELS.md A.3, B.3).
 
-The caching rule is pure (`cached_msa` over a `MsaStore` and a compute function); the store
-that talks to Cloud Storage and the compute that calls the ColabFold server are thin. Chai-1
-uses the same rule with its own file format (`omtx.predictors.chai1_msa`)."""
+Boltz-2 (an A3M) and Chai-1 (an `.aligned.pqt`) share this rule and differ only in the file they
+cache and how it is checked, which their own `msa` modules supply. The rule is pure
+(`cached_msa` over a `MsaStore` and a compute function); the store that talks to Cloud Storage
+is thin, and imports the Google client only when it is used."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import Annotated, Literal, Protocol
+
+from pydantic import Field
 
 log = logging.getLogger(__name__)
 
 # Objects live under this prefix of the results bucket: <prefix><model>/<source>/<sha256>.<ext>
 MSA_PREFIX = "msa-cache/"
 COLABFOLD_URL = "https://api.colabfold.com"
+
+# The MSA of a protein sequence, as a chunk predictor is given it (the cache, in production).
+MsaSource = Callable[[str], bytes]
+# The `msa` parameter of every model that uses this cache; the Modal app reads it by that name
+# to compute a new protein's MSA before the GPU call (modal_gpu/common.py::msa_sequence).
+MsaChoice = Annotated[
+    Literal["colabfold", "none"],
+    Field(description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence"),
+]
 
 
 class MsaStore(Protocol):
@@ -52,33 +64,6 @@ def cached_msa(
         raise ValueError(f"the MSA computed for {name} does not start with its query sequence")
     store.put(name, data)
     return data
-
-
-def a3m_query(a3m: bytes) -> str | None:
-    """The first sequence of an A3M text: the query the alignment was built for."""
-    for raw in a3m.decode(errors="replace").replace("\x00", "").splitlines():
-        line = raw.strip()
-        if line and not line.startswith((">", "#")):
-            return line.upper()
-    return None
-
-
-def a3m_matches(a3m: bytes, sequence: str) -> bool:
-    return a3m_query(a3m) == sequence.upper()
-
-
-def a3m_depth(a3m: bytes) -> int:
-    """Number of aligned sequences, query included (ColabFold repeats the query per database)."""
-    return sum(1 for line in a3m.decode(errors="replace").splitlines() if line.startswith(">"))
-
-
-def boltz2_msa_name(sequence: str) -> str:
-    return f"boltz2/colabfold/{sequence_sha256(sequence)}.a3m"
-
-
-def boltz2_msa(sequence: str, store: MsaStore, compute: Callable[[str], bytes]) -> bytes:
-    """The ColabFold A3M that every Boltz-2 YAML of this protein points at."""
-    return cached_msa(sequence, store, compute, name=boltz2_msa_name(sequence), valid=a3m_matches)
 
 
 class GcsMsaStore:

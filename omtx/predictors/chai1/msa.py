@@ -1,5 +1,5 @@
 """Chai-1's MSA of a protein: the `.aligned.pqt` file its MSA directory holds, cached once per
-protein with the same rule as Boltz-2's A3M (omtx.predictors.boltz2_msa)."""
+protein with the same rule as Boltz-2's A3M (omtx.predictors.msa_cache)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from omtx.predictors.boltz2_msa import COLABFOLD_URL, MsaStore, cached_msa, sequence_sha256
-from omtx.predictors.chai1_inputs import msa_basename
+from omtx.predictors.chai1.inputs import msa_basename
+from omtx.predictors.msa_cache import COLABFOLD_URL, MsaStore, cached_msa, sequence_sha256
 
 PARQUET_MAGIC = b"PAR1"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from omtx.predictors.rfantibody_outputs import Scores
-from omtx.predictors.rfantibody_params import RfantibodyParams
+from omtx.predictors.rfantibody.outputs import Scores
+from omtx.predictors.rfantibody.params import RfantibodyParams
 
 FILTER_SOURCE = "RosettaCommons/RFantibody README.md, 'Filtering Strategies' (commit 8fe3114)"
 ROSETTA_DDG_THRESHOLD = -20.0

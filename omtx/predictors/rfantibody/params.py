@@ -7,7 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from omtx.predictors.rfantibody_inputs import (
+from omtx.predictors.rfantibody.inputs import (
     Hotspot,
     InputProblem,
     LoopSpec,

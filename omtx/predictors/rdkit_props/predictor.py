@@ -1,20 +1,15 @@
-"""RDKit ligand properties: drug-likeness descriptors and one embedded 3D conformer (CPU)."""
+"""The rdkit_props predictor: one ligand's drug-likeness descriptors, computed by RDKit, and one
+embedded 3D conformer (ETKDGv3, optionally MMFF-minimised) as SDF."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from rdkit import Chem
 from rdkit.Chem import QED, AllChem, Crippen, Descriptors, Lipinski, rdMolDescriptors
 
 from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
-
-
-class RdkitPropsParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seed: int = Field(42, ge=0, le=2**31 - 1, description="ETKDG random seed, for reproducible conformers")
-    optimize: bool = Field(True, description="MMFF94-minimise the embedded conformer")
+from omtx.predictors.rdkit_props.params import RdkitPropsParams
 
 
 def lipinski_violations(mw: float, clogp: float, hbd: int, hba: int) -> int:

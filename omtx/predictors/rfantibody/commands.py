@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from omtx.predictors.rfantibody_params import RfantibodyParams
+from omtx.predictors.rfantibody.params import RfantibodyParams
 
 RFANTIBODY_REPO = "https://github.com/RosettaCommons/RFantibody.git"
 RFANTIBODY_COMMIT = "8fe311415754e0276d1a39c87c57e69c88927a2d"  # 2026-03-04, the commit MODELS.md read

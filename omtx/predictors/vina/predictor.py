@@ -1,4 +1,4 @@
-"""`vina`: AutoDock Vina 1.2 docking on CPU (meeko + RDKit preparation, gemmi output).
+"""The Vina predictor: docks each ligand into the request's receptor, on CPU.
 
 The receptor is prepared and its affinity maps computed once per worker process for each
 (receptor, box) pair, then reused by every ligand of every chunk that process runs; each ligand
@@ -11,62 +11,16 @@ import hashlib
 import io
 import os
 import tempfile
-from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
 
-from omtx.docking.box import Vec3, reference_center
 from omtx.docking.engine import DockingEngine, DockingError
-from omtx.docking.ligand import VINA_ELEMENTS, LigandPrepError, prepare_ligand
+from omtx.docking.ligand import LigandPrepError, prepare_ligand
 from omtx.docking.receptor import Receptor, ReceptorError, prepare_receptor
 from omtx.domain import ProteinIn
-from omtx.predictors.base import CostModel, LigandTask, Limits, ModelSpec, Prediction, PredictionFailed
-
-Axis = Field(ge=8.0, le=40.0)
-
-
-class VinaParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    center: tuple[float, float, float] | None = Field(None, description="box centre (Å); or give reference_sdf")
-    reference_sdf: str | None = Field(
-        None, max_length=200_000, description="a reference ligand (MOL/SDF block); the box is centred on its atoms"
-    )
-    # 22 Å: smaller boxes sized on a fragment leave drug-sized ligands no room (DOCKING.md §5)
-    size: tuple[float, float, float] = Field((22.0, 22.0, 22.0), description="box edge lengths (Å), 8–40 each")
-    exhaustiveness: int = Field(8, ge=1, le=64)
-    n_poses: int = Field(9, ge=1, le=20)
-    seed: int = Field(42, ge=1, le=2**31 - 1, description="Vina and ETKDG seed (Vina treats 0 as random)")
-    timeout_s: float = Field(600.0, ge=5.0, le=3600.0, description="per ligand; the engine is killed past it")
-    pocket_guard_a: float = Field(
-        10.0, ge=0.0, le=30.0, description="refuse when residues with missing atoms lie this close to the box centre"
-    )
-    cpu: int = Field(0, ge=0, le=64, description="Vina threads per ligand; 0 = all cores")
-
-    @model_validator(mode="after")
-    def _one_box_source(self) -> Self:
-        if (self.center is None) == (self.reference_sdf is None):
-            raise ValueError("give exactly one of center or reference_sdf to place the docking box")
-        if any(not 8.0 <= edge <= 40.0 for edge in self.size):
-            raise ValueError("each box edge must be 8–40 Å")
-        if self.reference_sdf is not None:
-            reference_center(self.reference_sdf)  # a clear error at submit, not on the worker
-        return self
-
-    def box_center(self) -> Vec3:
-        if self.center is not None:
-            return self.center
-        assert self.reference_sdf is not None
-        return reference_center(self.reference_sdf)
-
-
-def load_structure(source: str) -> str:
-    """Structure text from the request, or from Cloud Storage when submit stored it there."""
-    if source.startswith("gs://"):
-        from omtx.gcp import storage
-
-        return storage.get_bytes(source).decode()
-    return source
+from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
+from omtx.predictors.structure_text import load_structure
+from omtx.predictors.vina.params import VinaParams
 
 
 class VinaDocking:
@@ -150,24 +104,3 @@ def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:
 
 def create() -> VinaDocking:
     return VinaDocking()
-
-
-SPEC = ModelSpec(
-    name="vina",
-    version="vina-1.2.7-meeko-0.8.0",
-    description="AutoDock Vina docking (CPU): best poses, Vina score (kcal/mol), complex mmCIF",
-    params=VinaParams,
-    chunk_size=8,
-    hardware="cpu",
-    predictor="omtx.predictors.vina:create",
-    primary_metric="vina_score",
-    higher_is_better=False,
-    # DOCKING.md §7: drug-sized ligands take 15–60 s at exhaustiveness 8 on 2 cores; above ~60
-    # heavy atoms a ligand needs minutes and 1.5 GB
-    limits=Limits(max_heavy_atoms=80, warn_heavy_atoms=50, allowed_elements=VINA_ELEMENTS),
-    cost=CostModel(seconds_per_ligand=30.0, startup_s=5.0, hardware="cpu", usd_per_second=0.0000262),
-    needs_structure=True,
-    check_structure="omtx.predictors.vina:check_structure",
-    # Modal CPU containers of 2 cores
-    max_calls_in_flight=100,
-)

@@ -1,16 +1,12 @@
-"""What Boltz-2 is given: its parameters, one YAML per ligand and the one `boltz predict` command
-per chunk (research/MODELS.md A.2, A.4). Pure: nothing here touches the file system."""
+"""What Boltz-2 is given: one YAML per ligand and the one `boltz predict` command per chunk
+(research/MODELS.md A.2, A.4), and the input limits Boltz enforces. Pure: nothing here touches
+the file system."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from omtx.predictors.base import LigandTask
+from omtx.predictors.boltz2.params import Boltz2Params
 
 PROTEIN_CHAIN = "A"
 LIGAND_CHAIN = "B"
@@ -19,39 +15,6 @@ INPUT_DIR_NAME = "inputs"
 # schema.py: affinity ligands above 128 heavy atoms are an error, above 56 a warning.
 AFFINITY_MAX_HEAVY_ATOMS = 128
 AFFINITY_WARN_HEAVY_ATOMS = 56
-
-
-class Boltz2Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    recycling_steps: int = Field(3, ge=1, le=10, description="trunk recycling steps")
-    sampling_steps: int = Field(200, ge=10, le=1000, description="diffusion steps of the structure pass")
-    diffusion_samples: int = Field(1, ge=1, le=25, description="structures sampled; the best by confidence is kept")
-    step_scale: float = Field(1.5, ge=0.5, le=5.0, description="diffusion step scale; lower gives more diverse samples")
-    affinity: bool = Field(True, description="run the affinity module (binder probability and log10 IC50)")
-    sampling_steps_affinity: int = Field(200, ge=10, le=1000, description="diffusion steps of the affinity pass")
-    diffusion_samples_affinity: int = Field(5, ge=1, le=25, description="samples averaged by the affinity pass")
-    affinity_mw_correction: bool = Field(False, description="Boltz-2's molecular-weight correction of the value")
-    use_potentials: bool = Field(False, description="inference-time steering potentials (slower, fewer clashes)")
-    msa: Literal["colabfold", "none"] = Field(
-        "colabfold",
-        description="colabfold: one MSA per protein from the ColabFold server, cached; none: single sequence",
-    )
-    max_msa_seqs: int = Field(8192, ge=1, le=16384, description="MSA rows used")
-    seed: int = Field(42, ge=0, le=2**31 - 1)
-
-
-def record_stems(tasks: Sequence[LigandTask]) -> dict[str, LigandTask]:
-    """Boltz names every output after its YAML's stem: one filesystem-safe, unique stem per ligand."""
-    stems: dict[str, LigandTask] = {}
-    for task in tasks:
-        base = re.sub(r"[^A-Za-z0-9_-]", "_", task.job_id)[:64] or "ligand"
-        stem, n = base, 1
-        while stem in stems:
-            n += 1
-            stem = f"{base}_{n}"
-        stems[stem] = task
-    return stems
 
 
 def ligand_yaml(sequence: str, smiles: str, msa: Path | None, *, affinity: bool) -> str:

@@ -1,18 +1,10 @@
-"""`rfantibody`: de novo antibody and nanobody design with RosettaCommons/RFantibody on a GPU.
-
-RFantibody designs binders, it does not score a ligand. In this platform's batch model one job is
-one design run against the batch's protein: the target structure comes in `protein.structure` (PDB
-text, or the gs:// URI submit stored it under), and the job's parameters say the framework,
-epitope hotspots, CDR loop lengths and how many designs. The job's ligand row only numbers the run
-(its index offsets the design tags and seeds); its SMILES is not read. A job runs the three steps
-of the published pipeline, each a CLI of the repository reading the Quiver the previous one wrote:
+"""The RFantibody predictor: one design job, the three CLIs of the published pipeline in turn,
+each reading the Quiver the previous one wrote, then RF2's scores as filtered design rows.
 
     rfdiffusion → 1_rfdiffusion.qv → proteinmpnn → 2_proteinmpnn.qv → rf2 → 3_rf2.qv
 
-then reads RF2's per-design scores, applies the README's design filters and records them per
-design. Every step loads its model itself (the tools have no in-process API), so a container keeps
-the weights on its Volume and in the page cache, not in GPU memory.
-"""
+The CLIs run as subprocesses through an injected runner, so the whole path runs in tests with
+fake tools; a step that fails, times out or writes nothing fails the job with the reason."""
 
 from __future__ import annotations
 
@@ -28,8 +20,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from omtx.domain import ProteinIn
-from omtx.predictors.base import CostModel, LigandTask, Limits, ModelSpec, Prediction, PredictionFailed
-from omtx.predictors.rfantibody_commands import (
+from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
+from omtx.predictors.rfantibody.commands import (
     RFANTIBODY_COMMIT,
     RFANTIBODY_REPO,
     Install,
@@ -39,9 +31,9 @@ from omtx.predictors.rfantibody_commands import (
     rfdiffusion_command,
     tool_env,
 )
-from omtx.predictors.rfantibody_filters import filter_definition
-from omtx.predictors.rfantibody_inputs import InputProblem, check_target
-from omtx.predictors.rfantibody_outputs import (
+from omtx.predictors.rfantibody.filters import filter_definition
+from omtx.predictors.rfantibody.inputs import InputProblem, check_target
+from omtx.predictors.rfantibody.outputs import (
     OutputProblem,
     QuiverEntry,
     error_line,
@@ -49,13 +41,10 @@ from omtx.predictors.rfantibody_outputs import (
     mpnn_failures,
     parse_quiver,
 )
-from omtx.predictors.rfantibody_params import RfantibodyParams
-from omtx.predictors.rfantibody_results import Designs, best_row, design_rows, designs_csv, summary_metrics
+from omtx.predictors.rfantibody.params import RfantibodyParams
+from omtx.predictors.rfantibody.results import Designs, best_row, design_rows, designs_csv, summary_metrics
+from omtx.predictors.structure_text import load_structure
 
-__all__ = ["SPEC", "RFAntibody", "RfantibodyParams", "StepRun", "check_structure", "create", "subprocess_runner"]
-
-# CUDA 11.8 / torch 2.3 / a DGL cu118 wheel: A100 (sm_80) is what those builds surely support.
-GPU = "A100-80GB"
 LOG_TAIL = 256 * 1024  # what of the tools' output is kept as the job's log
 
 
@@ -96,15 +85,6 @@ def subprocess_runner(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
         output, _ = process.communicate()
         return StepRun(process.returncode, output or "", timed_out=True)
     return StepRun(process.returncode, output or "")
-
-
-def load_structure(source: str) -> str:
-    """The target's text, from the request or from Cloud Storage when submit stored it there."""
-    if source.startswith("gs://"):
-        from omtx.gcp import storage
-
-        return storage.get_bytes(source).decode()
-    return source
 
 
 class RFAntibody:
@@ -228,33 +208,3 @@ def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:
 
 def create() -> RFAntibody:
     return RFAntibody()
-
-
-SPEC = ModelSpec(
-    name="rfantibody",
-    version=f"rfantibody-{RFANTIBODY_COMMIT[:7]}",
-    description="RFantibody antibody/nanobody design: RFdiffusion → ProteinMPNN → RF2, README design filters",
-    params=RfantibodyParams,
-    # one design run per call: the three tools load their weights per run whatever the chunk
-    chunk_size=1,
-    hardware=GPU,
-    predictor="omtx.predictors.rfantibody:create",
-    primary_metric="best_interaction_pae",
-    higher_is_better=False,
-    # the protein is the target; RFdiffusion and RF2 grow as O(N²) (README): truncate it
-    limits=Limits(protein_min_length=10, protein_max_length=1_000),
-    # Not measured: MODELS.md has no RFantibody timings. Assumed for the default job (10 backbones,
-    # 4 sequences each) on an A100: ~60 s per RFdiffusion design at T=50, ~15 s per RF2
-    # prediction at 10 recycles; start-up: container plus three model loads. A100-80GB at
-    # $0.000694/s (MODELS.md D.5, third-party figure).
-    cost=CostModel(seconds_per_ligand=1200.0, startup_s=120.0, hardware=GPU, usd_per_second=0.000694),
-    modal_target="RFAntibody.run",
-    # each job is one stochastic design run (its row's SMILES is a placeholder): never reuse one
-    cacheable=False,
-    # cost above plus the container start, with room for a slow GPU
-    job_deadline_s=3 * 3600,
-    needs_structure=True,
-    check_structure="omtx.predictors.rfantibody:check_structure",
-    # design runs hold a GPU for tens of minutes
-    max_calls_in_flight=10,
-)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from omtx.predictors.base import Prediction, PredictionFailed
-from omtx.predictors.chai1_inputs import LIGAND_CHAIN, PROTEIN_CHAIN
+from omtx.predictors.chai1.inputs import LIGAND_CHAIN, PROTEIN_CHAIN
 
 SCORES = re.compile(r"^scores\.model_idx_(\d+)\.npz$")
 SCORE_KEYS = (

@@ -5,8 +5,8 @@ needs protobuf >= 6.33: they cannot share one environment, so the Modal image in
 its own virtualenv and the platform reaches it through the CLI and this script. It imports only
 the standard library and boltz.
 
-    python boltz2_sidecar.py msa <sequence> <out.a3m> <server url>
-    python boltz2_sidecar.py weights <cache dir>
+    python sidecar.py msa <sequence> <out.a3m> <server url>
+    python sidecar.py weights <cache dir>
 """
 
 import sys
@@ -33,6 +33,10 @@ def weights(cache: Path) -> None:
 
 
 if __name__ == "__main__":
+    # Python puts this script's folder first on the path; its neighbours (inputs.py, msa.py, …)
+    # are the platform's modules and must not shadow a top-level module that boltz imports.
+    if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+        sys.path.pop(0)
     command, *args = sys.argv[1:]
     if command == "msa":
         msa(args[0], Path(args[1]), args[2])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omtx.predictors.base import PredictionFailed
-from omtx.predictors.chai1_inputs import Chai1Params
+from omtx.predictors.chai1.params import Chai1Params
 
 log = logging.getLogger(__name__)
 

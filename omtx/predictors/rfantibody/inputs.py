@@ -1,7 +1,7 @@
 """RFantibody inputs: the hotspot and loop-length grammars its RFdiffusion reads, and the checks a
 target or framework PDB must pass before it reaches a GPU. Pure functions, stdlib only.
 
-Grounded in RosettaCommons/RFantibody at the pinned commit (see rfantibody_commands):
+Grounded in RosettaCommons/RFantibody at the pinned commit (see commands.py):
 `src/rfantibody/rfdiffusion/inference/ab_pose.py` (hotspots are chain letter + residue number,
 matched against the target's ATOM residues; loop entries are `NAME:` / `NAME:N` / `NAME:N-M`),
 `src/rfantibody/rfdiffusion/parsers.py::HLT_pdb_parser` (residues are the ATOM records with a CA;

@@ -1,11 +1,12 @@
-"""`boltz2`: Boltz-2 structure and affinity for a chunk of ligands against one protein.
+"""The Boltz-2 chunk predictor: one `boltz predict` over a chunk of ligands against one protein.
 
-Per chunk: ligands RDKit cannot read are failed at once; the protein's MSA comes from the cache
-(computed once per protein, research/MODELS.md A.3); one YAML per ligand points at it by
-absolute path; one `boltz predict` over the directory writes into a fresh folder; each ligand is
-reported as soon as its files are complete, and those the run left without files are failed
-with the reason its log gives (A.8). Runs where `boltz` is installed (the Modal image); the
-process launcher and the MSA source are injected, so the whole path runs in tests without it."""
+Per chunk: ligands RDKit cannot read are failed at once (omtx.predictors.ligand_triage); the
+protein's MSA comes from the cache (computed once per protein, research/MODELS.md A.3); one YAML
+per ligand points at it by absolute path; one `boltz predict` over the directory writes into a
+fresh folder; each ligand is reported as soon as its files are complete, and those the run left
+without files are failed with the reason its log gives (A.8). Runs where `boltz` is installed
+(the Modal image); the process launcher and the MSA source are injected, so the whole path runs
+in tests without it."""
 
 from __future__ import annotations
 
@@ -19,23 +20,21 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from omtx.domain import ProteinIn
-from omtx.predictors.base import CostModel, LigandTask, Limits, ModelSpec, Prediction, PredictionFailed
-from omtx.predictors.boltz2_inputs import (
+from omtx.predictors.base import LigandTask, Outcome, Prediction, PredictionFailed
+from omtx.predictors.boltz2.inputs import (
     AFFINITY_MAX_HEAVY_ATOMS,
-    AFFINITY_WARN_HEAVY_ATOMS,
     INPUT_DIR_NAME,
-    Boltz2Params,
     ligand_yaml,
     predict_command,
-    record_stems,
     results_dir,
 )
-from omtx.predictors.boltz2_msa import a3m_depth, sequence_sha256
-from omtx.predictors.boltz2_outputs import RunLog, diagnose, has_outputs, has_structure, parse_record, record_finished
+from omtx.predictors.boltz2.msa import a3m_depth
+from omtx.predictors.boltz2.outputs import RunLog, diagnose, has_outputs, has_structure, parse_record, record_finished
+from omtx.predictors.boltz2.params import Boltz2Params
+from omtx.predictors.ligand_triage import smiles_problem, triage
+from omtx.predictors.msa_cache import MsaSource, sequence_sha256
 
 log = logging.getLogger(__name__)
-
-Outcome = tuple[LigandTask, Prediction | PredictionFailed]
 
 
 class Process(Protocol):
@@ -47,7 +46,6 @@ class Process(Protocol):
 
 
 Launcher = Callable[[Sequence[str], Path], Process]
-MsaSource = Callable[[str], bytes]
 
 
 class Boltz2Predictor:
@@ -72,13 +70,7 @@ class Boltz2Predictor:
 
     def predict_chunk(self, protein: ProteinIn, ligands: Sequence[LigandTask], params: BaseModel) -> Iterator[Outcome]:
         assert isinstance(params, Boltz2Params)
-        runnable: dict[str, LigandTask] = {}
-        for stem, task in record_stems(ligands).items():
-            problem = ligand_problem(task.canonical_smiles, affinity=params.affinity)
-            if problem:
-                yield task, PredictionFailed(problem)
-            else:
-                runnable[stem] = task
+        runnable = yield from triage(ligands, lambda smiles: ligand_problem(smiles, affinity=params.affinity))
         if not runnable:
             return
         with tempfile.TemporaryDirectory(prefix="boltz2-") as tmp:
@@ -164,59 +156,24 @@ def _read(path: Path) -> str:
 
 def ligand_problem(smiles: str, *, affinity: bool) -> str | None:
     """Checked before the run: Boltz skips such a ligand with only a log line (A.8)."""
-    from rdkit import Chem
 
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        return f"RDKit could not parse {smiles!r}"
-    heavy = mol.GetNumHeavyAtoms()
-    if affinity and heavy > AFFINITY_MAX_HEAVY_ATOMS:
-        return f"{heavy} heavy atoms: Boltz-2's affinity module accepts at most {AFFINITY_MAX_HEAVY_ATOMS}"
-    return None
+    def too_large(heavy: int) -> str | None:
+        if affinity and heavy > AFFINITY_MAX_HEAVY_ATOMS:
+            return f"{heavy} heavy atoms: Boltz-2's affinity module accepts at most {AFFINITY_MAX_HEAVY_ATOMS}"
+        return None
+
+    return smiles_problem(smiles, too_large)
 
 
 def create() -> Boltz2Predictor:
     """The predictor as the worker runs it: `boltz` on PATH, MSAs cached in the results bucket."""
-    from omtx.predictors import boltz2_msa, boltz2_tool
+    from omtx.predictors.boltz2 import msa, tool
+    from omtx.predictors.msa_cache import GcsMsaStore
     from omtx.settings import get_settings
 
-    store = boltz2_msa.GcsMsaStore(get_settings().results_bucket)
+    store = GcsMsaStore(get_settings().results_bucket)
     return Boltz2Predictor(
-        launch=boltz2_tool.launch,
-        msa=lambda sequence: boltz2_msa.boltz2_msa(sequence, store, boltz2_tool.colabfold_a3m),
-        executable=boltz2_tool.executable,
+        launch=tool.launch,
+        msa=lambda sequence: msa.boltz2_msa(sequence, store, tool.colabfold_a3m),
+        executable=tool.executable,
     )
-
-
-# Modal's H100 rate (research/MODELS.md D.5); "!" pins the type so the rate holds (D.1).
-H100_USD_PER_S = 0.001097
-MODAL_GPU = "H100!"
-
-SPEC = ModelSpec(
-    name="boltz2",
-    version="boltz-2.2.1",
-    description="Boltz-2 (GPU): complex structure (mmCIF), confidence (pTM, ipTM, ligand ipTM, pLDDT) and "
-    "affinity (binder probability, log10 IC50 in µM, pIC50, ΔG)",
-    params=Boltz2Params,
-    # ~25 s of start-up and weight loading per `boltz predict` spread over 32 ligands: under 1 s each.
-    chunk_size=32,
-    hardware="H100",
-    predictor="omtx.predictors.boltz2:create",
-    # Boltz-2's documented use for hit discovery (binder vs decoy) in a screen (A.6).
-    primary_metric="affinity_probability_binary",
-    higher_is_better=True,
-    # Memory grows with N²: ~2,000 residues is the reported ceiling on 80 GB (A.8); the
-    # ligand's tokens come on top.
-    limits=Limits(
-        protein_max_length=1_800,
-        max_heavy_atoms=AFFINITY_MAX_HEAVY_ATOMS,
-        warn_heavy_atoms=AFFINITY_WARN_HEAVY_ATOMS,
-    ),
-    # ~13 GPU·s per ligand in directory mode (A.9, issue #570); ~25 s start-up per invocation (#391).
-    cost=CostModel(seconds_per_ligand=13.0, startup_s=25.0, hardware="H100", usd_per_second=H100_USD_PER_S),
-    modal_target="Boltz2.run",
-    # 32 ligands at 13 s, a cold start and an MSA miss, with room
-    job_deadline_s=1800,
-    # 20 GPUs: the fleet simulation's figures (benchmarks/gpu_fleet.py)
-    max_calls_in_flight=20,
-)

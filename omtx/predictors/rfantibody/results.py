@@ -8,10 +8,10 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from omtx.predictors.rfantibody_filters import apply_filters
-from omtx.predictors.rfantibody_inputs import CDR_NAMES, InputProblem, summarize_pdb
-from omtx.predictors.rfantibody_outputs import RF2_KEYS, RFDIFFUSION_KEYS, QuiverEntry, base_tags
-from omtx.predictors.rfantibody_params import RfantibodyParams
+from omtx.predictors.rfantibody.filters import apply_filters
+from omtx.predictors.rfantibody.inputs import CDR_NAMES, InputProblem, summarize_pdb
+from omtx.predictors.rfantibody.outputs import RF2_KEYS, RFDIFFUSION_KEYS, QuiverEntry, base_tags
+from omtx.predictors.rfantibody.params import RfantibodyParams
 
 CSV_COLUMNS = (
     "tag",

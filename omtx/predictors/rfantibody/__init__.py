@@ -1,0 +1,64 @@
+"""`rfantibody`: de novo antibody and nanobody design with RosettaCommons/RFantibody on a GPU.
+
+RFantibody designs binders, it does not score a ligand. In this platform's batch model one job is
+one design run against the batch's protein: the target structure comes in `protein.structure` (PDB
+text, or the gs:// URI submit stored it under), and the job's parameters say the framework,
+epitope hotspots, CDR loop lengths and how many designs. The job's ligand row only numbers the run
+(its index offsets the design tags and seeds); its SMILES is not read. A job runs the three steps
+of the published pipeline, each a CLI of the repository, then reads RF2's per-design scores,
+applies the README's design filters and records them per design. Every step loads its model
+itself (the tools have no in-process API), so a container keeps the weights on its Volume and in
+the page cache, not in GPU memory.
+
+This package's `SPEC` is what the platform knows of the model (the registry reads it); the
+modules say how it runs:
+
+- params: what a job may ask for; inputs: the hotspot and loop grammars and the PDB checks.
+- commands: the three CLIs' argument lists, the pinned install and a job's working files.
+- outputs: Quiver files, RF2's scores and the failures the tools print.
+- filters, results: the README's design filters and the per-design rows and summary.
+- predictor: the predictor the worker runs, its factory `create` and the submit-time
+  `check_structure`.
+
+Importing it loads only the standard library and pydantic: the tools run as subprocesses."""
+
+from __future__ import annotations
+
+from omtx.predictors.base import CostModel, Limits, ModelSpec
+from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT
+from omtx.predictors.rfantibody.params import RfantibodyParams
+from omtx.predictors.rfantibody.predictor import RFAntibody, StepRun, check_structure, create, subprocess_runner
+
+__all__ = ["GPU", "SPEC", "RFAntibody", "RfantibodyParams", "StepRun", "check_structure", "create", "subprocess_runner"]
+
+# CUDA 11.8 / torch 2.3 / a DGL cu118 wheel: A100 (sm_80) is what those builds surely support.
+GPU = "A100-80GB"
+
+SPEC = ModelSpec(
+    name="rfantibody",
+    version=f"rfantibody-{RFANTIBODY_COMMIT[:7]}",
+    description="RFantibody antibody/nanobody design: RFdiffusion → ProteinMPNN → RF2, README design filters",
+    params=RfantibodyParams,
+    # one design run per call: the three tools load their weights per run whatever the chunk
+    chunk_size=1,
+    hardware=GPU,
+    predictor="omtx.predictors.rfantibody:create",
+    primary_metric="best_interaction_pae",
+    higher_is_better=False,
+    # the protein is the target; RFdiffusion and RF2 grow as O(N²) (README): truncate it
+    limits=Limits(protein_min_length=10, protein_max_length=1_000),
+    # Not measured: MODELS.md has no RFantibody timings. Assumed for the default job (10 backbones,
+    # 4 sequences each) on an A100: ~60 s per RFdiffusion design at T=50, ~15 s per RF2
+    # prediction at 10 recycles; start-up: container plus three model loads. A100-80GB at
+    # $0.000694/s (MODELS.md D.5, third-party figure).
+    cost=CostModel(seconds_per_ligand=1200.0, startup_s=120.0, hardware=GPU, usd_per_second=0.000694),
+    modal_target="RFAntibody.run",
+    # each job is one stochastic design run (its row's SMILES is a placeholder): never reuse one
+    cacheable=False,
+    # cost above plus the container start, with room for a slow GPU
+    job_deadline_s=3 * 3600,
+    needs_structure=True,
+    check_structure="omtx.predictors.rfantibody:check_structure",
+    # design runs hold a GPU for tens of minutes
+    max_calls_in_flight=10,
+)
