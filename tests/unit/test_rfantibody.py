@@ -389,7 +389,7 @@ def test_a_design_job_runs_three_steps_and_records_the_filters():
     ]
     pdb, media = result.files["samples_design_1_dldesign_1_best.pdb"]
     assert media == "chemical/x-pdb" and pdb.decode().startswith("ATOM      1  N   GLN H   1")
-    table = list(csv.DictReader(io.StringIO(result.files["designs.csv"][0].decode())))
+    table = list(csv.DictReader(io.StringIO(result.files["designs.csv"][0].decode("utf-8-sig"))))
     assert len(table) == 4 and table[0]["tag"] == "samples_design_0_dldesign_0_best"
     assert table[0]["framework_aligned_L1_rmsd"] == "" and table[0]["passes_filters"] == "True"
     assert "$ /opt/rfantibody/.venv/bin/rf2 --input-quiver" in result.log
@@ -481,15 +481,6 @@ def test_bad_targets_never_reach_the_tools():
     with pytest.raises(PredictionFailed, match="target: hotspot"):
         predictor(tools).predict(protein(), task(), params(hotspots="T305,T999"))
     assert tools.calls == []
-
-
-def test_a_target_stored_at_submit_is_read_from_cloud_storage(monkeypatch):
-    from omtx.gcp import storage
-
-    seen = []
-    monkeypatch.setattr(storage, "get_bytes", lambda uri: seen.append(uri) or TARGET.encode())
-    result = predictor(Tools()).predict(protein("gs://inputs/structures/abc.pdb"), task(), params())
-    assert seen == ["gs://inputs/structures/abc.pdb"] and result.metrics["predicted"] == 4
 
 
 def test_submit_time_structure_check():

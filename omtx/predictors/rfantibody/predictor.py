@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from omtx import spreadsheet
 from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
 from omtx.predictors.rfantibody.commands import (
@@ -43,7 +44,6 @@ from omtx.predictors.rfantibody.outputs import (
 )
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.predictors.rfantibody.results import Designs, best_row, design_rows, designs_csv, summary_metrics
-from omtx.predictors.structure_text import load_structure
 
 LOG_TAIL = 256 * 1024  # what of the tools' output is kept as the job's log
 
@@ -100,7 +100,7 @@ class RFAntibody:
         assert isinstance(params, RfantibodyParams)
         if not protein.structure:
             raise PredictionFailed("rfantibody needs the target structure (protein.structure: PDB text or gs:// URI)")
-        target = load_structure(protein.structure)
+        target = protein.structure
         try:
             check_target(target, params.hotspot_list)
         except InputProblem as exc:
@@ -180,7 +180,7 @@ def prediction(designs: Designs, params: RfantibodyParams, log: str, timings: li
     }[params.return_structures]
     if best is not None:
         keep.add(best["tag"])
-    files: dict[str, tuple[bytes, str]] = {"designs.csv": (designs_csv(designs.rows).encode(), "text/csv")}
+    files: dict[str, tuple[bytes, str]] = {"designs.csv": (designs_csv(designs.rows), spreadsheet.MEDIA_TYPE)}
     for tag in sorted(keep):
         files[f"{tag}.pdb"] = (designs.structures[tag].encode(), "chemical/x-pdb")
     raw: dict[str, Any] = {
@@ -200,7 +200,7 @@ def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:
     """Submit-time check of the target against the hotspots, so a typo is a 422, not a GPU job."""
     assert isinstance(params, RfantibodyParams) and protein.structure is not None
     try:
-        check_target(load_structure(protein.structure), params.hotspot_list)
+        check_target(protein.structure, params.hotspot_list)
     except InputProblem as exc:
         return str(exc)
     return None

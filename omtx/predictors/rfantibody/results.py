@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from omtx import spreadsheet
 from omtx.predictors.rfantibody.filters import apply_filters
 from omtx.predictors.rfantibody.inputs import CDR_NAMES, InputProblem, summarize_pdb
 from omtx.predictors.rfantibody.outputs import RF2_KEYS, RFDIFFUSION_KEYS, QuiverEntry, base_tags
@@ -128,10 +129,11 @@ def summary_metrics(designs: Designs, params: RfantibodyParams) -> dict[str, Any
     return metrics
 
 
-def designs_csv(rows: list[dict[str, Any]]) -> str:
+def designs_csv(rows: list[dict[str, Any]]) -> bytes:
+    """The designs table as the bytes of a CSV file that opens safely in Excel (omtx.spreadsheet)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_COLUMNS})
-    return out.getvalue()
+        writer.writerow({k: spreadsheet.cell(row.get(k)) for k in CSV_COLUMNS})
+    return out.getvalue().encode(spreadsheet.ENCODING)

@@ -19,7 +19,6 @@ from omtx.docking.ligand import LigandPrepError, prepare_ligand
 from omtx.docking.receptor import Receptor, ReceptorError, prepare_receptor
 from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
-from omtx.predictors.structure_text import load_structure
 from omtx.predictors.vina.params import VinaParams
 
 
@@ -42,7 +41,7 @@ class VinaDocking:
                 self._engine.close()
             self._engine = self._receptor = self._key = None
             try:
-                receptor = prepare_receptor(load_structure(protein.structure), center, params.pocket_guard_a)
+                receptor = prepare_receptor(protein.structure, center, params.pocket_guard_a)
             except ReceptorError as exc:
                 raise PredictionFailed(f"receptor: {exc}") from exc
             path = os.path.join(self._workdir, f"{key[:16]}.pdbqt")
@@ -96,7 +95,7 @@ def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:
     """Prepares the receptor as the worker will (about 1 s), so submit can refuse it up front."""
     assert isinstance(params, VinaParams) and protein.structure is not None
     try:
-        prepare_receptor(load_structure(protein.structure), params.box_center(), params.pocket_guard_a)
+        prepare_receptor(protein.structure, params.box_center(), params.pocket_guard_a)
     except ReceptorError as exc:
         return str(exc)
     return None
