@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, NoReturn
 
 from rdkit import Chem, RDLogger
+from rdkit.Chem import rdqueries
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from omtx.domain import Ligand, LigandIn
@@ -119,6 +120,12 @@ SALT_ELEMENTS = frozenset({"H", "C", "N", "O", "S", "P", "F", "Cl", "Br", "I", "
 NONMETALS = frozenset({"H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "As", "Se", "Br", "Te", "I"})
 SHOWN = 5  # offending characters or atoms named in one message
 
+# Walking atoms from Python is RDKit's slow part: these find atoms in C++.
+DUMMY_ATOM = rdqueries.AtomNumEqualsQueryAtom(0)
+CARBON = rdqueries.AtomNumEqualsQueryAtom(6)
+RADICAL = rdqueries.NumRadicalElectronsGreaterQueryAtom(0)
+CHIRAL = rdqueries.HasChiralTagQueryAtom()
+
 BRACKET = re.compile(r"\[[^\[\]]*\]")
 # OpenSMILES bracket atom: isotope, symbol, chirality, hydrogens, charge, atom class
 BRACKET_ATOM = re.compile(
@@ -127,7 +134,7 @@ BRACKET_ATOM = re.compile(
 )
 R_GROUP = re.compile(r"\[\d*R(?:\d+|#)?(?::\d+)?\]")  # [R], [R1], [R#]; not [Rb], [Rn]...
 SMARTS_IN_BRACKETS = re.compile(r"[,;&!#$]|[DXRrvxhAa]")  # logic, [#6], and primitives D X R v x h A
-SMARTS_OUTSIDE = frozenset("~!,;&@")  # any-bond, logic, ring-bond: never SMILES outside brackets
+SMARTS_OUTSIDE = re.compile(r"[~!,;&@]")  # any-bond, logic, ring-bond: never SMILES outside brackets
 
 
 class LigandRejected(ValueError):
@@ -162,25 +169,26 @@ def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
         raise LigandRejected(LIGAND_POLICY["chemistry"].message.format(why=exc)) from exc
     _check_atoms(mol, warnings)
     if any(mark in text for mark in "@/\\"):  # the common molecule has no stereo marks: skip the work
-        _note_ignored_stereo(mol, warnings)
+        _note_ignored_stereo(mol, text, warnings)
     return _strip_salts(mol, warnings), warnings
 
 
 def _read_text(smiles: str, warnings: list[str]) -> str:
     """The SMILES without surrounding ASCII whitespace, once every character is one SMILES has.
     Positions in messages count from 1 in the string as the user sent it."""
-    if bad := [(at, ch) for at, ch in enumerate(smiles, 1) if not ch.isascii()]:
-        # RDKit would drop some of these silently ("Cα" parsed as methane)
-        _apply("non_ascii", warnings, where=_listed([_character(at, ch) for at, ch in bad]))
+    if not smiles.isascii():  # RDKit would drop some of these silently ("Cα" read as methane)
+        bad = [_character(at, ch) for at, ch in enumerate(smiles, 1) if not ch.isascii()]
+        _apply("non_ascii", warnings, where=_listed(bad))
     text = smiles.strip(string.whitespace)
     offset = len(smiles) - len(smiles.lstrip(string.whitespace))
     if not text:
         _refuse("empty")
-    if any(ch in string.whitespace for ch in text):
-        _apply("whitespace", warnings)  # RDKit stops reading at a space
-    # RDKit reads a C string: it would stop at a NUL and accept "C\x00garbage" as methane.
-    if (bad_at := next((i for i, ch in enumerate(text) if not ch.isprintable()), None)) is not None:
-        _apply("control", warnings, char=repr(text[bad_at]), at=offset + bad_at + 1)
+    if " " in text or not text.isprintable():  # one pass in C for the common, clean string
+        if any(ch in string.whitespace for ch in text):
+            _apply("whitespace", warnings)  # RDKit stops reading at a space
+        # RDKit reads a C string: it would stop at a NUL and accept "C\x00garbage" as methane.
+        if (bad_at := next((i for i, ch in enumerate(text) if not ch.isprintable()), None)) is not None:
+            _apply("control", warnings, char=repr(text[bad_at]), at=offset + bad_at + 1)
     if (arrow := text.find(">")) >= 0:
         _apply("reaction", warnings, at=offset + arrow + 1)
     _check_tokens(text, offset, warnings)
@@ -209,27 +217,27 @@ def _check_tokens(text: str, offset: int, warnings: list[str]) -> None:
             _apply("attachment", warnings, where=where)
         elif not BRACKET_ATOM.fullmatch(token) and SMARTS_IN_BRACKETS.search(token[1:-1]):
             _apply("query", warnings, where=where)
-    outside = BRACKET.sub(lambda m: " " * len(m.group()), text)  # same length: positions hold
-    if (at := next((i for i, ch in enumerate(outside) if ch in SMARTS_OUTSIDE), None)) is not None:
-        _apply("query", warnings, where=f"{text[at]!r} at character {offset + at + 1}")
+    outside = BRACKET.sub(lambda m: " " * len(m.group()), text) if "[" in text else text  # positions hold
+    if found := SMARTS_OUTSIDE.search(outside):
+        _apply("query", warnings, where=f"{found.group()!r} at character {offset + found.start() + 1}")
 
 
 def _check_atoms(mol: Chem.Mol, warnings: list[str]) -> None:
     """Atoms numbered from 1 in the order the SMILES writes them."""
-    queries = [f"atom {a.GetIdx() + 1} is {a.GetSmarts()}" for a in mol.GetAtoms() if a.HasQuery()]
-    queries += [
-        f"a query bond between atoms {b.GetBeginAtomIdx() + 1} and {b.GetEndAtomIdx() + 1}"
-        for b in mol.GetBonds()
-        if b.HasQuery()
-    ]
-    if queries:
+    if mol.HasQuery():
+        queries = [_atom(a) for a in mol.GetAtoms() if a.HasQuery()]
+        queries += [
+            f"a query bond between atoms {b.GetBeginAtomIdx() + 1} and {b.GetEndAtomIdx() + 1}"
+            for b in mol.GetBonds()
+            if b.HasQuery()
+        ]
         _apply("query", warnings, where=_listed(queries))
-    if dummies := [f"atom {a.GetIdx() + 1} is {a.GetSmarts()}" for a in mol.GetAtoms() if a.GetAtomicNum() == 0]:
+    if dummies := [_atom(a) for a in mol.GetAtomsMatchingQuery(DUMMY_ATOM)]:
         _apply("attachment", warnings, where=_listed(dummies))
     radicals = [
-        f"atom {a.GetIdx() + 1} ({a.GetSmarts()}) has {n} unpaired electron{'s' if n > 1 else ''}"
-        for a in mol.GetAtoms()
-        if (n := a.GetNumRadicalElectrons()) and a.GetSymbol() in NONMETALS
+        f"{_atom(a)} with {n} unpaired electron{'s' if n > 1 else ''}"
+        for a in mol.GetAtomsMatchingQuery(RADICAL)
+        if a.GetSymbol() in NONMETALS and (n := a.GetNumRadicalElectrons())
     ]
     if radicals:
         _apply("radical", warnings, where=_listed(radicals))
@@ -237,16 +245,20 @@ def _check_atoms(mol: Chem.Mol, warnings: list[str]) -> None:
         _refuse("no_heavy_atoms")
 
 
-def _note_ignored_stereo(mol: Chem.Mol, warnings: list[str]) -> None:
+def _atom(atom: Chem.Atom) -> str:
+    return f"atom {atom.GetIdx() + 1} is {atom.GetSmarts()}"
+
+
+def _note_ignored_stereo(mol: Chem.Mol, text: str, warnings: list[str]) -> None:
     """RDKit drops a stereo mark on an atom that is not a stereocentre, or on a double bond that
     cannot be cis/trans, without a word; the row says so instead."""
-    unspecified = Chem.ChiralType.CHI_UNSPECIFIED
-    chiral = [
-        (a, f"atom {a.GetIdx() + 1} ({a.GetSmarts()})") for a in mol.GetAtoms() if a.GetChiralTag() != unspecified
-    ]
-    marked = [b for b in mol.GetBonds() if b.GetBondType() == Chem.BondType.DOUBLE and _has_direction_mark(b)]
+    chiral = [(a, _atom(a)) for a in mol.GetAtomsMatchingQuery(CHIRAL)]
+    marked = []
+    if "/" in text or "\\" in text:
+        marked = [b for b in mol.GetBonds() if b.GetBondType() == Chem.BondType.DOUBLE and _has_direction_mark(b)]
     Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
-    ignored = [f"{where} is not a stereocentre" for atom, where in chiral if atom.GetChiralTag() == unspecified]
+    unspecified = Chem.ChiralType.CHI_UNSPECIFIED
+    ignored = [f"{where} but not a stereocentre" for atom, where in chiral if atom.GetChiralTag() == unspecified]
     ignored += [
         f"the double bond between atoms {b.GetBeginAtomIdx() + 1} and {b.GetEndAtomIdx() + 1} cannot be cis/trans"
         for b in marked
@@ -269,7 +281,7 @@ def _strip_salts(mol: Chem.Mol, warnings: list[str]) -> Chem.Mol:
     """The largest organic fragment; what was removed is said on the row."""
     several = len(Chem.GetMolFrags(mol)) > 1  # atom indices: cheap for the common single fragment
     kept = _largest_fragment.choose(mol) if several else mol
-    if not any(atom.GetAtomicNum() == 6 for atom in kept.GetAtoms()):
+    if not kept.GetAtomsMatchingQuery(CARBON):
         _apply("no_organic", warnings, smiles=Chem.MolToSmiles(mol))
     if not several:
         return mol
