@@ -1,65 +1,306 @@
-"""Ligand validation with RDKit: every row checked, every problem reported with its row."""
+"""Ligand validation with RDKit: every row checked, every problem reported with its row.
+
+LIGAND_POLICY is the one statement of which strings become ligands and which are refused or
+accepted with a warning; every check reports through it, and README.md ("Which molecules are
+accepted") cites it. It is the same for every model: models differ only in their Limits (heavy
+atoms, elements), whose messages are in the table too."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
+import string
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple, NoReturn
 
 from rdkit import Chem, RDLogger
+from rdkit.Chem import rdqueries
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from omtx.domain import Ligand, LigandIn
 from omtx.predictors.base import Limits
 
-# RDKit prints parse failures to stderr; we turn them into per-row messages instead.
+# RDKit prints parse failures to stderr; we turn them into per-row messages instead. With logging
+# off, the one RDKit *warning* on this path (an isolated ion with an impossible charge) concerns
+# carbon-free input, which the policy refuses anyway; everything else RDKit objects to raises.
 RDLogger.DisableLog("rdApp.*")
+
+
+class Verdict(StrEnum):
+    ACCEPT = "accept"
+    WARN = "warn"  # accepted, and the row says what was changed or ignored: nothing silent
+    REJECT = "reject"
+
+
+class Rule(NamedTuple):
+    what: str  # the kind of input, as README.md's table names it
+    verdict: Verdict
+    message: str  # the row's error or warning; the check fills in the {fields}
+
+
+REJECT, WARN, ACCEPT = Verdict.REJECT, Verdict.WARN, Verdict.ACCEPT
+LIGAND_POLICY: dict[str, Rule] = {
+    # -- the text: SMILES is ASCII (OpenSMILES); nothing is repaired, every character is read
+    "empty": Rule("empty or blank", REJECT, "empty SMILES"),
+    "non_ascii": Rule(
+        "any non-ASCII character (full-width letters, no-break space, Greek)", REJECT, "SMILES is ASCII only: {where}"
+    ),
+    "whitespace": Rule("whitespace inside (a name or CXSMILES after a space)", REJECT, "SMILES contains whitespace"),
+    "control": Rule("a control character", REJECT, "SMILES contains the control character {char} at position {at}"),
+    "syntax": Rule("anything RDKit cannot parse", REJECT, "SMILES syntax error: RDKit could not parse it"),
+    "chemistry": Rule("impossible valence or aromaticity", REJECT, "invalid chemistry: {why}"),
+    # -- things that are not one ligand
+    "reaction": Rule("a reaction (`>>`)", REJECT, "a reaction SMILES, not a molecule: '>' at character {at}"),
+    "query": Rule(
+        "SMARTS query features (`[C,N]`, `[#6]`, `[CX4]`, `~`)", REJECT, "a SMARTS query, not a molecule: {where}"
+    ),
+    "attachment": Rule(
+        "dummy atoms, attachment points, R-groups (`*`, `[*:1]`, `[R1]`)",
+        REJECT,
+        "a dummy atom, attachment point or R-group, not a real atom: {where}",
+    ),
+    "radical": Rule(
+        "unpaired electrons (`C[CH2]`, `[C]`)",
+        REJECT,
+        "a radical, not a ligand: {where} (inside [ ] every hydrogen must be written)",
+    ),
+    "no_heavy_atoms": Rule("no heavy atom (`[H][H]`)", REJECT, "molecule has no heavy atoms"),
+    "no_organic": Rule(
+        "no carbon left after salt stripping (`[Na+].[Cl-]`, water, metal ions)",
+        REJECT,
+        "no organic component: {smiles} has no carbon atom; salts, ions and water are not ligands",
+    ),
+    "non_salt_fragment": Rule(
+        "a smaller fragment with an element no salt has (ferrocene's Fe)",
+        REJECT,
+        "would drop a component containing {elements}; submit the intended molecule alone",
+    ),
+    # -- accepted, said on the row
+    "salt_stripped": Rule(
+        "several fragments (salts, solvates): the largest organic one is run",
+        WARN,
+        "kept the largest of {count} fragments (salts/solvents removed: {removed})",
+    ),
+    "large_fragment_removed": Rule(
+        "a removed fragment as large as the kept one",
+        WARN,
+        "the removed {fragment} is as large as the kept molecule: check it is the ligand you meant",
+    ),
+    "stereo_ignored": Rule(
+        "stereo marks that define nothing (`C[C@H](C)C`, `C/C=C`)", WARN, "stereo marks ignored: {where}"
+    ),
+    "isotope": Rule("isotopes (`[13CH4]`, `[2H]C`)", ACCEPT, "kept as written"),
+    # -- each model's Limits (omtx/predictors): the only per-model differences
+    "too_large": Rule(
+        "more heavy atoms than the model accepts", REJECT, "{heavy} heavy atoms; this model accepts at most {limit}"
+    ),
+    "elements": Rule(
+        "elements the model cannot handle (vina: B, metals)",
+        REJECT,
+        "element(s) {elements} cannot be handled by this model",
+    ),
+    "training_range": Rule(
+        "above the model's training range",
+        WARN,
+        "{heavy} heavy atoms is above {limit}, outside the model's training range",
+    ),
+}
 
 _largest_fragment = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
 # What counter-ions and solvents are made of; anything else in a dropped fragment is refused.
 SALT_ELEMENTS = frozenset({"H", "C", "N", "O", "S", "P", "F", "Cl", "Br", "I", "Si", "Li", "Na", "K", "Mg", "Ca"})
+# RDKit counts a transition-metal ion's unpaired d electrons as radicals ([Cu+2]); metals are judged
+# by the fragment and element rules instead, so only these elements' radicals are refused.
+NONMETALS = frozenset({"H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "As", "Se", "Br", "Te", "I"})
+SHOWN = 5  # offending characters or atoms named in one message
+
+# Walking atoms from Python is RDKit's slow part: these find atoms in C++.
+DUMMY_ATOM = rdqueries.AtomNumEqualsQueryAtom(0)
+CARBON = rdqueries.AtomNumEqualsQueryAtom(6)
+RADICAL = rdqueries.NumRadicalElectronsGreaterQueryAtom(0)
+CHIRAL = rdqueries.HasChiralTagQueryAtom()
+
+BRACKET = re.compile(r"\[[^\[\]]*\]")
+# OpenSMILES bracket atom: isotope, symbol, chirality, hydrogens, charge, atom class
+BRACKET_ATOM = re.compile(
+    r"\[\d*(?:[A-Z][a-z]?|[a-z]{1,2}|\*)(?:@(?:@|TH[12]|AL[12]|SP[1-3]|TB\d{1,2}|OH\d{1,2})?)?(?:H\d*)?"
+    r"(?:[+-](?:\d+|[+-]*))?(?::\d+)?\]"
+)
+R_GROUP = re.compile(r"\[\d*R(?:\d+|#)?(?::\d+)?\]")  # [R], [R1], [R#]; not [Rb], [Rn]...
+SMARTS_IN_BRACKETS = re.compile(r"[,;&!#$]|[DXRrvxhAa]")  # logic, [#6], and primitives D X R v x h A
+SMARTS_OUTSIDE = re.compile(r"[~!,;&@]")  # any-bond, logic, ring-bond: never SMILES outside brackets
 
 
 class LigandRejected(ValueError):
     """One SMILES string could not become a molecule."""
 
 
+def _apply(key: str, warnings: list[str], **fields: object) -> None:
+    """Report one finding through the policy: refuse the row, or note a warning on it."""
+    rule = LIGAND_POLICY[key]
+    if rule.verdict is Verdict.REJECT:
+        raise LigandRejected(rule.message.format(**fields))
+    if rule.verdict is Verdict.WARN:
+        warnings.append(rule.message.format(**fields))
+
+
+def _refuse(key: str, **fields: object) -> NoReturn:
+    """For findings after which there is nothing to run: always a refusal."""
+    raise LigandRejected(LIGAND_POLICY[key].message.format(**fields))
+
+
 def parse_smiles(smiles: str) -> tuple[Chem.Mol, list[str]]:
-    """Parse and sanitize; keep the largest fragment (salts and solvents), saying so."""
-    text = smiles.strip()
-    if not text:
-        raise LigandRejected("empty SMILES")
-    if any(ch.isspace() for ch in text):
-        raise LigandRejected("SMILES contains whitespace")
-    # RDKit reads a C string: it would stop at a NUL and accept "C\x00garbage" as methane.
-    if (bad := next((i for i, ch in enumerate(text) if not ch.isprintable()), None)) is not None:
-        raise LigandRejected(f"SMILES contains the control character {text[bad]!r} at position {bad + 1}")
+    """Parse and sanitize, then apply LIGAND_POLICY; keep the largest fragment (salts and
+    solvents), saying so."""
+    warnings: list[str] = []
+    text = _read_text(smiles, warnings)
     mol = Chem.MolFromSmiles(text, sanitize=False)
     if mol is None:
-        raise LigandRejected("SMILES syntax error: RDKit could not parse it")
+        _refuse("syntax")
     try:
         Chem.SanitizeMol(mol)
     except Exception as exc:  # RDKit raises several unrelated types for chemistry problems
-        raise LigandRejected(f"invalid chemistry: {exc}") from exc
+        raise LigandRejected(LIGAND_POLICY["chemistry"].message.format(why=exc)) from exc
+    _check_atoms(mol, warnings)
+    if any(mark in text for mark in "@/\\"):  # the common molecule has no stereo marks: skip the work
+        _note_ignored_stereo(mol, text, warnings)
+    return _strip_salts(mol, warnings), warnings
+
+
+def _read_text(smiles: str, warnings: list[str]) -> str:
+    """The SMILES without surrounding ASCII whitespace, once every character is one SMILES has.
+    Positions in messages count from 1 in the string as the user sent it."""
+    if not smiles.isascii():  # RDKit would drop some of these silently ("Cα" read as methane)
+        bad = [_character(at, ch) for at, ch in enumerate(smiles, 1) if not ch.isascii()]
+        _apply("non_ascii", warnings, where=_listed(bad))
+    text = smiles.strip(string.whitespace)
+    offset = len(smiles) - len(smiles.lstrip(string.whitespace))
+    if not text:
+        _refuse("empty")
+    if " " in text or not text.isprintable():  # one pass in C for the common, clean string
+        if any(ch in string.whitespace for ch in text):
+            _apply("whitespace", warnings)  # RDKit stops reading at a space
+        # RDKit reads a C string: it would stop at a NUL and accept "C\x00garbage" as methane.
+        if (bad_at := next((i for i, ch in enumerate(text) if not ch.isprintable()), None)) is not None:
+            _apply("control", warnings, char=repr(text[bad_at]), at=offset + bad_at + 1)
+    if (arrow := text.find(">")) >= 0:
+        _apply("reaction", warnings, at=offset + arrow + 1)
+    _check_tokens(text, offset, warnings)
+    return text
+
+
+def _character(at: int, ch: str) -> str:
+    described = f"character {at} is U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"
+    lookalike = unicodedata.normalize("NFKC", ch)  # full-width "Ｃ" → "C": a hint, never a repair
+    if lookalike.isascii() and lookalike.isprintable() and not lookalike.isspace():
+        described += f" (looks like {lookalike!r})"
+    return described
+
+
+def _listed(items: list[str]) -> str:
+    more = f" and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return ", ".join(items[:SHOWN]) + more
+
+
+def _check_tokens(text: str, offset: int, warnings: list[str]) -> None:
+    """R-groups and SMARTS, found in the text: RDKit refuses most of them with only "syntax
+    error", and accepts some ([#6] as a carbon radical, ~ as a query bond)."""
+    for match in BRACKET.finditer(text):
+        token, where = match.group(), f"{match.group()} at character {offset + match.start() + 1}"
+        if R_GROUP.fullmatch(token):
+            _apply("attachment", warnings, where=where)
+        elif not BRACKET_ATOM.fullmatch(token) and SMARTS_IN_BRACKETS.search(token[1:-1]):
+            _apply("query", warnings, where=where)
+    outside = BRACKET.sub(lambda m: " " * len(m.group()), text) if "[" in text else text  # positions hold
+    if found := SMARTS_OUTSIDE.search(outside):
+        _apply("query", warnings, where=f"{found.group()!r} at character {offset + found.start() + 1}")
+
+
+def _check_atoms(mol: Chem.Mol, warnings: list[str]) -> None:
+    """Atoms numbered from 1 in the order the SMILES writes them."""
+    if mol.HasQuery():
+        queries = [_atom(a) for a in mol.GetAtoms() if a.HasQuery()]
+        queries += [
+            f"a query bond between atoms {b.GetBeginAtomIdx() + 1} and {b.GetEndAtomIdx() + 1}"
+            for b in mol.GetBonds()
+            if b.HasQuery()
+        ]
+        _apply("query", warnings, where=_listed(queries))
+    if dummies := [_atom(a) for a in mol.GetAtomsMatchingQuery(DUMMY_ATOM)]:
+        _apply("attachment", warnings, where=_listed(dummies))
+    radicals = [
+        f"{_atom(a)} with {n} unpaired electron{'s' if n > 1 else ''}"
+        for a in mol.GetAtomsMatchingQuery(RADICAL)
+        if a.GetSymbol() in NONMETALS and (n := a.GetNumRadicalElectrons())
+    ]
+    if radicals:
+        _apply("radical", warnings, where=_listed(radicals))
     if mol.GetNumHeavyAtoms() == 0:
-        raise LigandRejected("molecule has no heavy atoms")
-    warnings: list[str] = []
-    if len(Chem.GetMolFrags(mol)) > 1:  # atom indices: cheap for the common single fragment
-        fragments = Chem.GetMolFrags(mol, asMols=True)
-        kept = _largest_fragment.choose(mol)
-        kept_smiles = Chem.MolToSmiles(kept)
-        dropped = {atom.GetSymbol() for f in fragments if Chem.MolToSmiles(f) != kept_smiles for atom in f.GetAtoms()}
-        if unusual := sorted(dropped - SALT_ELEMENTS):
-            # ferrocene, zinc pyrithione, gadoterate: the "salt" is the point of the molecule
-            raise LigandRejected(
-                f"would drop a component containing {', '.join(unusual)}; submit the intended molecule alone"
-            )
-        mol = kept
-        warnings.append(f"kept the largest of {len(fragments)} fragments (salts/solvents removed)")
-    return mol, warnings
+        _refuse("no_heavy_atoms")
+
+
+def _atom(atom: Chem.Atom) -> str:
+    return f"atom {atom.GetIdx() + 1} is {atom.GetSmarts()}"
+
+
+def _note_ignored_stereo(mol: Chem.Mol, text: str, warnings: list[str]) -> None:
+    """RDKit drops a stereo mark on an atom that is not a stereocentre, or on a double bond that
+    cannot be cis/trans, without a word; the row says so instead."""
+    chiral = [(a, _atom(a)) for a in mol.GetAtomsMatchingQuery(CHIRAL)]
+    marked = []
+    if "/" in text or "\\" in text:
+        marked = [b for b in mol.GetBonds() if b.GetBondType() == Chem.BondType.DOUBLE and _has_direction_mark(b)]
+    Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
+    unspecified = Chem.ChiralType.CHI_UNSPECIFIED
+    ignored = [f"{where} but not a stereocentre" for atom, where in chiral if atom.GetChiralTag() == unspecified]
+    ignored += [
+        f"the double bond between atoms {b.GetBeginAtomIdx() + 1} and {b.GetEndAtomIdx() + 1} cannot be cis/trans"
+        for b in marked
+        if b.GetStereo() == Chem.BondStereo.STEREONONE
+    ]
+    if ignored:
+        _apply("stereo_ignored", warnings, where=_listed(ignored))
+
+
+def _has_direction_mark(double: Chem.Bond) -> bool:
+    """A / or \\ on a single bond next to the double bond."""
+    return any(
+        bond.GetIdx() != double.GetIdx() and bond.GetBondDir() != Chem.BondDir.NONE
+        for atom in (double.GetBeginAtom(), double.GetEndAtom())
+        for bond in atom.GetBonds()
+    )
+
+
+def _strip_salts(mol: Chem.Mol, warnings: list[str]) -> Chem.Mol:
+    """The largest organic fragment; what was removed is said on the row."""
+    several = len(Chem.GetMolFrags(mol)) > 1  # atom indices: cheap for the common single fragment
+    kept = _largest_fragment.choose(mol) if several else mol
+    if not kept.GetAtomsMatchingQuery(CARBON):
+        _apply("no_organic", warnings, smiles=Chem.MolToSmiles(mol))
+    if not several:
+        return mol
+    kept_smiles = Chem.MolToSmiles(kept)
+    every = [(Chem.MolToSmiles(f), f) for f in Chem.GetMolFrags(mol, asMols=True)]
+    fragments = dict(every)
+    removed = Counter(smiles for smiles, _ in every)
+    removed[kept_smiles] -= 1
+    others = [smiles for smiles in fragments if smiles != kept_smiles]  # copies of the kept one drop nothing
+    dropped = {atom.GetSymbol() for smiles in others for atom in fragments[smiles].GetAtoms()}
+    if unusual := sorted(dropped - SALT_ELEMENTS):
+        # ferrocene, zinc pyrithione, gadoterate: the "salt" is the point of the molecule
+        _apply("non_salt_fragment", warnings, elements=", ".join(unusual))
+    shown = [f"{n} × {smiles}" if n > 1 else smiles for smiles, n in removed.items() if n > 0]
+    _apply("salt_stripped", warnings, count=removed.total() + 1, removed=_listed(shown))
+    heavy = kept.GetNumHeavyAtoms()
+    if large := [smiles for smiles in others if fragments[smiles].GetNumHeavyAtoms() >= heavy]:
+        _apply("large_fragment_removed", warnings, fragment=_listed(large))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -120,14 +361,22 @@ def describe_all(smiles: Sequence[str]) -> list[Molecule | str]:
 def validate_ligands(
     ligands: Sequence[LigandIn], limits: Limits | None = None
 ) -> tuple[list[Ligand], list[dict[str, Any]]]:
-    """Returns the valid ligands and a {loc, msg, input} entry for every bad row. Warnings (salts
-    stripped, a molecule repeated, a size outside the model's training range) ride on the ligand."""
+    """Returns the valid ligands and {loc, msg, input} entries naming every bad row: rows that
+    failed the schema (one entry for each of their problems) and rows RDKit or the policy refused
+    (one entry each). Warnings
+    (salts stripped, a molecule repeated, a size outside the model's training range) ride on the
+    ligand."""
     limits = limits or Limits()
     valid: list[Ligand] = []
     errors: list[dict[str, Any]] = []
     seen_names: dict[str, int] = {}
     seen_molecules: dict[str, int] = {}
-    for index, (item, molecule) in enumerate(zip(ligands, describe_all([x.smiles for x in ligands]), strict=True)):
+    described = iter(describe_all([x.smiles for x in ligands if not x.problems]))
+    for index, item in enumerate(ligands):
+        if item.problems:
+            errors += item.problems
+            continue
+        molecule = next(described)
         name = (item.name or "").strip() or f"ligand-{index + 1}"
         if name in seen_names:
             errors.append(
@@ -139,33 +388,13 @@ def validate_ligands(
             )
             continue
         seen_names[name] = index
-        if isinstance(molecule, str):
-            errors.append({"loc": ["ligands", index, "smiles"], "msg": molecule, "input": item.smiles})
+        try:
+            if isinstance(molecule, str):
+                raise LigandRejected(molecule)
+            warnings = _within_limits(molecule, limits)
+        except LigandRejected as exc:
+            errors.append({"loc": ["ligands", index, "smiles"], "msg": str(exc), "input": item.smiles})
             continue
-        heavy = molecule.heavy_atoms
-        if limits.max_heavy_atoms is not None and heavy > limits.max_heavy_atoms:
-            errors.append(
-                {
-                    "loc": ["ligands", index, "smiles"],
-                    "msg": f"{heavy} heavy atoms; this model accepts at most {limits.max_heavy_atoms}",
-                    "input": item.smiles,
-                }
-            )
-            continue
-        if limits.allowed_elements is not None and (bad := sorted(molecule.elements - limits.allowed_elements)):
-            errors.append(
-                {
-                    "loc": ["ligands", index, "smiles"],
-                    "msg": f"element(s) {', '.join(bad)} cannot be handled by this model",
-                    "input": item.smiles,
-                }
-            )
-            continue
-        warnings = list(molecule.warnings)
-        if limits.warn_heavy_atoms is not None and heavy > limits.warn_heavy_atoms:
-            warnings.append(
-                f"{heavy} heavy atoms is above {limits.warn_heavy_atoms}, outside the model's training range"
-            )
         canonical = molecule.canonical_smiles
         if canonical in seen_molecules:
             warnings.append(f"same molecule as row {seen_molecules[canonical]}")
@@ -178,8 +407,21 @@ def validate_ligands(
                 name=name,
                 smiles=item.smiles,
                 canonical_smiles=canonical,
-                heavy_atoms=heavy,
+                heavy_atoms=molecule.heavy_atoms,
                 warnings=warnings,
             )
         )
     return valid, errors
+
+
+def _within_limits(molecule: Molecule, limits: Limits) -> list[str]:
+    """The model's limits on one molecule: the row's warnings, or LigandRejected."""
+    warnings = list(molecule.warnings)
+    heavy = molecule.heavy_atoms
+    if limits.max_heavy_atoms is not None and heavy > limits.max_heavy_atoms:
+        _apply("too_large", warnings, heavy=heavy, limit=limits.max_heavy_atoms)
+    if limits.allowed_elements is not None and (bad := sorted(molecule.elements - limits.allowed_elements)):
+        _apply("elements", warnings, elements=", ".join(bad))
+    if limits.warn_heavy_atoms is not None and heavy > limits.warn_heavy_atoms:
+        _apply("training_range", warnings, heavy=heavy, limit=limits.warn_heavy_atoms)
+    return warnings

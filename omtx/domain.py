@@ -6,9 +6,20 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 
 from omtx.tracing import current_traceparent
 
@@ -87,6 +98,60 @@ class LigandIn(BaseModel):
 
     name: str | None = Field(None, max_length=200)
     smiles: str = Field(min_length=1, max_length=5_000)
+    # Set only on a row read with SKIPPABLE_ROWS that failed the schema: why, as {loc, msg, input}.
+    _problems: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        return self._problems
+
+    @classmethod
+    def unreadable(cls, index: int, raw: Any, errors: list[dict[str, Any]]) -> LigandIn:
+        """A stand-in for row `index` that failed the schema: it keeps the row's place (so every
+        later row keeps its number) and what it said, and carries its problems."""
+        fields = raw if isinstance(raw, dict) else {}
+        name, smiles = fields.get("name"), fields.get("smiles")
+        row = cls.model_construct(
+            name=name if isinstance(name, str) else None, smiles=smiles if isinstance(smiles, str) else ""
+        )
+        row._problems = [
+            {"loc": ["ligands", index, *error["loc"][1:]], "msg": error["msg"], "input": error["input"]}
+            for error in errors
+        ]
+        return row
+
+
+# Validation context key: a ligand row that fails the schema becomes a stand-in carrying its problem
+# instead of failing the request, so it can be skipped (on_invalid=skip) or named beside every other
+# bad row, schema or chemistry, in one answer.
+SKIPPABLE_ROWS = "skippable_rows"
+
+
+def _rows_one_by_one(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+    if not (info.context or {}).get(SKIPPABLE_ROWS):
+        return handler(value)
+    try:
+        return handler(value)  # the common case, all rows good, at pydantic's speed
+    except ValidationError as exc:
+        by_row: dict[int, list[dict[str, Any]]] = {}
+        for error in exc.errors():
+            if not error["loc"] or not isinstance(error["loc"][0], int):
+                raise  # not a row's problem (not a list, no rows): the request's
+            by_row.setdefault(error["loc"][0], []).append(dict(error))
+    # Stand-ins are model instances, passed through as they are; the good rows are validated again.
+    return handler([LigandIn.unreadable(i, row, by_row[i]) if i in by_row else row for i, row in enumerate(value)])
+
+
+LigandRows = Annotated[list[LigandIn], WrapValidator(_rows_one_by_one)]
+
+
+def read_rows(value: Any) -> list[LigandIn]:
+    """Every ligand row of a request that failed elsewhere, bad ones as stand-ins; [] if `value`
+    is not a list of rows at all."""
+    try:
+        return TypeAdapter(LigandRows).validate_python(value, context={SKIPPABLE_ROWS: True})
+    except ValidationError:
+        return []
 
 
 class Submission(BaseModel):
@@ -109,7 +174,7 @@ class Submission(BaseModel):
 class BatchRequest(Submission):
     """One protein, N ligands, one model."""
 
-    ligands: list[LigandIn] = Field(min_length=1)
+    ligands: LigandRows = Field(min_length=1)
     on_invalid: Literal["reject", "skip"] = Field(
         "reject", description="reject: any bad row refuses the batch; skip: valid rows run, bad rows are listed"
     )

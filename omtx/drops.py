@@ -20,12 +20,13 @@ import csv
 import io
 import json
 import re
+import string
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from omtx.domain import BatchRequest
+from omtx.domain import SKIPPABLE_ROWS, BatchRequest
 
 # Most specific first: when a file has several, the earlier alias wins.
 SMILES_COLUMNS = (
@@ -122,7 +123,8 @@ def _parse(text: str) -> ParsedDrop:
             except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: [[[[… nested too deep
                 raise DropError(f"{header.where(key)} is not valid JSON: {exc}") from None
     try:
-        return ParsedDrop(BatchRequest.model_validate(request), table.lines)
+        # As in the API: a bad row is the row's problem (skippable, named with its line), not the file's
+        return ParsedDrop(BatchRequest.model_validate(request, context={SKIPPABLE_ROWS: True}), table.lines)
     except ValidationError as exc:
         problems = [f"{_place(e['loc'], header, table)}: {e['msg']}" for e in exc.errors()[:20]]
         raise DropError("; ".join(problems)) from None
@@ -188,7 +190,10 @@ def _read_table(lines: list[str], body_start: int) -> _Table:
             continue
         cells = dict(enumerate(cell.strip() for cell in row))
         name = cells.get(name_col) if name_col is not None else None
-        table.ligands.append({"name": name or None, "smiles": cells.get(smiles_col) or " "})
+        # Only ASCII whitespace is trimmed from the SMILES, as in the API: a no-break space pasted
+        # with it is an error naming its position, not something removed without a word.
+        smiles = row[smiles_col].strip(string.whitespace) if smiles_col < len(row) else ""
+        table.ligands.append({"name": name or None, "smiles": smiles or " "})
         table.lines.append(first_line)
         if protein_col is not None and cells.get(protein_col):
             table.proteins.setdefault(cells[protein_col], first_line)

@@ -42,7 +42,7 @@ from omtx.tenancy.errors import BudgetExceeded, Forbidden, RateLimited, Unauthen
 from omtx.tenancy.keys import Principal
 from omtx.usecases import control, drops, operator, structures
 from omtx.usecases.reconcile import reconcile_once
-from omtx.usecases.submit import TooManyLigands, submit_batch
+from omtx.usecases.submit import TooManyLigands, read_request, submit_batch
 from omtx.webhooks import keys as webhook_keys
 
 log = logging.getLogger(__name__)
@@ -192,13 +192,18 @@ def openapi_document(request: flask.Request) -> flask.Response:
     return _json(openapi.document(get_settings().auth))
 
 
-def _body(request: flask.Request, model: type[M]) -> M:
+def _object(request: flask.Request) -> dict[str, Any]:
     limit = get_settings().max_body_bytes
     if (request.content_length or 0) > limit:
         raise TooLarge(f"the body is larger than {limit} bytes; split the batch or drop a CSV into the bucket")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object (Content-Type: application/json)")
+    return body
+
+
+def _body(request: flask.Request, model: type[M]) -> M:
+    body = _object(request)
     try:
         return model.model_validate(body)
     except ValidationError as exc:
@@ -237,7 +242,8 @@ def _submit(request: flask.Request, caller: Principal, batch_request: BatchReque
 
 
 def create_batch(request: flask.Request, caller: Principal) -> flask.Response:
-    return _submit(request, caller, _body(request, BatchRequest))
+    # Not _body: a bad ligand row is skippable, and named beside every other one
+    return _submit(request, caller, read_request(_object(request)))
 
 
 def create_prediction(request: flask.Request, caller: Principal) -> flask.Response:

@@ -6,19 +6,21 @@ import hashlib
 import importlib
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from omtx.chemistry import validate_ligands
-from omtx.domain import Batch, BatchRequest, BatchStatus, Ligand, ProteinIn
+from omtx.domain import SKIPPABLE_ROWS, Batch, BatchRequest, BatchStatus, Ligand, ProteinIn, read_rows
 from omtx.errors import Conflict, InputError
 from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
 from omtx.gcp import tenants_store as tenants
 from omtx.ids import new_batch_id, shard_count
 from omtx.predictors.base import ModelSpec
-from omtx.predictors.registry import get_model, parse_params
+from omtx.predictors.registry import MODELS, get_model, parse_params
 from omtx.settings import get_settings
 from omtx.tenancy.errors import BudgetExceeded
 from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
@@ -26,6 +28,7 @@ from omtx.usecases.structures import store_text, with_text
 from omtx.webhooks.urls import check_webhook_url
 
 ESTIMATE_PARALLEL_CALLS = 10  # worker calls assumed to run at once in the ETA
+T = TypeVar("T")
 
 
 class TooManyLigands(InputError):
@@ -61,16 +64,37 @@ class Validated(BaseModel):
 
     spec: ModelSpec
     params: BaseModel
+    protein: ProteinIn  # a gs:// structure read (as the caller) into text
     ligands: list[Ligand]
     rejected: list[dict[str, Any]]
 
+    @property
+    def rejected_count(self) -> int:
+        """Rows, not entries: a row that failed the schema twice is one row."""
+        return len({entry["loc"][1] for entry in self.rejected})
 
-def validate(request: BatchRequest) -> Validated:
-    """Every check at once; refuses the batch (InputError) unless on_invalid=skip leaves rows to run."""
+
+def read_request(data: dict[str, Any]) -> BatchRequest:
+    """The batch a JSON body asks for. A ligand row that fails the schema (an empty or over-long
+    SMILES) stays in place carrying its problem, so skip mode skips it and a 422 names it beside
+    every other bad row. When the rest of the body is unreadable, the 422 still names every bad row."""
+    try:
+        return BatchRequest.model_validate(data, context={SKIPPABLE_ROWS: True})
+    except ValidationError as exc:
+        problems = InputError.from_validation("", exc).details
+    rows = read_rows(data.get("ligands"))
+    if len(rows) <= get_settings().max_ligands:
+        name = data.get("model", BatchRequest.model_fields["model"].default)
+        spec = MODELS.get(name) if isinstance(name, str) else None  # its limits, if it names a model
+        problems += validate_ligands(rows, spec.limits if spec else None)[1]
+    raise InputError("the request has invalid input", problems)
+
+
+def validate(request: BatchRequest, tenant: str = "") -> Validated:
+    """Every check at once, one 422 naming every problem; refuses the batch (InputError) unless
+    on_invalid=skip leaves rows to run and every problem is a row's. A `gs://` structure is read
+    as `tenant` (no tenant reads none)."""
     settings = get_settings()
-    check_webhook_url(request.webhook_url, settings)
-    spec = get_model(request.model)
-    params = parse_params(spec, request.params)
     if len(request.ligands) > settings.max_ligands:
         raise TooManyLigands(
             "too many ligands",
@@ -82,27 +106,51 @@ def validate(request: BatchRequest) -> Validated:
                 }
             ],
         )
-    limits = spec.limits
-    length = len(request.protein.sequence)
-    if not limits.protein_min_length <= length <= limits.protein_max_length:
-        raise InputError(
-            "the batch has invalid input",
-            [
-                {
-                    "loc": ["protein", "sequence"],
-                    "msg": f"length {length} is outside {limits.protein_min_length}–"
-                    f"{limits.protein_max_length} residues accepted by {spec.name}",
-                    "input": None,
-                }
-            ],
-        )
-    if spec.needs_structure:
-        check_structure(spec, request.protein, params)
-    ligands, rejected = validate_ligands(request.ligands, limits)
-    if rejected and (request.on_invalid == "reject" or not ligands):
-        why = "the batch has invalid input" if ligands else "no valid ligand in the batch"
-        raise InputError(why, rejected)
-    return Validated(spec=spec, params=params, ligands=ligands, rejected=rejected)
+    problems: list[dict[str, Any]] = []  # the request's own, not a row's: never skipped
+    _gather(problems, partial(check_webhook_url, request.webhook_url, settings))
+    spec = _gather(problems, partial(get_model, request.model))
+    params = _gather(problems, partial(parse_params, spec, request.params)) if spec else None
+    # The batch keeps a copy in the caller's own folder, so nothing downstream ever reads a
+    # reference the caller wrote.
+    protein = _gather(problems, partial(with_text, request.protein, tenant))
+    if spec:
+        problems += _protein_problems(spec, request.protein)
+        if params is not None and protein is not None and spec.needs_structure:
+            _gather(problems, partial(check_structure, spec, protein, params))
+    ligands, rejected = validate_ligands(request.ligands, spec.limits if spec else None)
+    if (
+        spec is None
+        or params is None
+        or protein is None
+        or problems
+        or (rejected and (request.on_invalid == "reject" or not ligands))
+    ):
+        why = "the batch has invalid input" if ligands or problems else "no valid ligand in the batch"
+        raise InputError(why, problems + rejected)
+    return Validated(spec=spec, params=params, protein=protein, ligands=ligands, rejected=rejected)
+
+
+def _gather(problems: list[dict[str, Any]], check: Callable[[], T]) -> T | None:
+    """Run one check, keeping its problems for the one answer instead of stopping at them."""
+    try:
+        return check()
+    except InputError as exc:
+        problems += exc.details
+        return None
+
+
+def _protein_problems(spec: ModelSpec, protein: ProteinIn) -> list[dict[str, Any]]:
+    limits, length = spec.limits, len(protein.sequence)
+    if limits.protein_min_length <= length <= limits.protein_max_length:
+        return []
+    return [
+        {
+            "loc": ["protein", "sequence"],
+            "msg": f"length {length} is outside {limits.protein_min_length}–"
+            f"{limits.protein_max_length} residues accepted by {spec.name}",
+            "input": None,
+        }
+    ]
 
 
 def check_structure(spec: ModelSpec, protein: ProteinIn, params: BaseModel) -> None:
@@ -149,7 +197,11 @@ def estimate(spec: ModelSpec, jobs: int) -> Estimate:
 
 def fingerprint(request: BatchRequest) -> str:
     """Same request, same fingerprint, however its JSON objects were ordered."""
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = request.model_dump(mode="json")
+    # A row that failed the schema is dumped as a stand-in: what it was is in its problem.
+    if problems := [p for lig in request.ligands for p in lig.problems]:
+        body["row_problems"] = problems
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -164,11 +216,8 @@ def submit_batch(
     """With `budgeted`, the batch's estimated GPU-seconds are charged to the tenant before
     anything is created (BudgetExceeded if they would take it past its budget). A dry run and a
     replay charge nothing."""
-    # A gs:// structure is read now, as the caller: the batch keeps a copy in the caller's own
-    # folder, so nothing downstream ever reads a reference the caller wrote.
-    request = request.model_copy(update={"protein": with_text(request.protein, tenant)})
     if dry_run or idempotency_key is None:
-        checked = validate(request)
+        checked = validate(request, tenant)
         if dry_run:
             return _outcome(None, checked, dry_run=True)
         charge(tenant, checked, budgeted)
@@ -186,7 +235,7 @@ def submit_batch(
     if not claim.owned:
         raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
     try:
-        checked = validate(request)
+        checked = validate(request, tenant)
         charge(tenant, checked, budgeted)
     except (InputError, BudgetExceeded):
         store.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
@@ -215,7 +264,7 @@ def _outcome(batch_id: str | None, checked: Validated, *, dry_run: bool = False)
         status=None if dry_run else BatchStatus.QUEUED,
         model=checked.spec.name,
         accepted=len(checked.ligands),
-        rejected=len(checked.rejected),
+        rejected=checked.rejected_count,
         warnings=warnings,
         rejected_rows=checked.rejected,
         estimate=estimate(checked.spec, len(checked.ligands)),
@@ -239,7 +288,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         },
         create_only=True,
     )
-    protein = request.protein
+    protein = checked.protein
     if protein.structure:
         # Content-addressed in the tenant's folder: its batches on one receptor share one object,
         # and the batch document stays small however large the structure is.
@@ -256,7 +305,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         cache=request.cache,
         webhook_url=request.webhook_url,
         total=len(ligands),
-        rejected=len(checked.rejected),
+        rejected=checked.rejected_count,
         shard_count=shards,
         input_uri=input_uri,
     )

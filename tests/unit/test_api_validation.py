@@ -60,3 +60,16 @@ def test_not_json_and_unknown_routes(client):
     assert client.post("/v1/batches", data="x", content_type="text/plain").status_code == 400
     assert client.get("/v2/nothing").status_code == 404
     assert client.delete("/v1/batches").status_code == 405
+
+
+def test_schema_and_chemistry_row_errors_come_in_one_422_and_skip_skips_both(client):
+    # Issue 12: an empty SMILES (the schema's) used to hide the other rows' RDKit problems.
+    rows = [{"smiles": "CCO"}, {"smiles": ""}, {"smiles": "C1CC"}, {"smiles": "Cα"}, {"smiles": "C" * 5_001}]
+    refused = client.post("/v1/batches", json=body(ligands=rows))
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.get_json()["detail"]] == [["ligands", i, "smiles"] for i in (1, 2, 3, 4)]
+    dry = client.post("/v1/batches?dry_run=true", json=body(ligands=rows, on_invalid="skip"))
+    assert dry.status_code == 200
+    outcome = dry.get_json()
+    assert (outcome["accepted"], outcome["rejected"]) == (1, 4)
+    assert [d["loc"][1] for d in outcome["rejected_rows"]] == [1, 2, 3, 4]

@@ -6,7 +6,6 @@ header, extra columns) reads back as the ligands that were written, each with it
 import codecs
 import csv
 import io
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -102,16 +101,19 @@ def test_any_text_under_a_valid_header_gives_a_batch_or_a_drop_error(text):
         [("name", "n" * 201, "at most 200 characters"), ("smiles", "C" * 5_001, "at most 5000 characters")]
     ),
 )
-def test_an_error_in_one_cell_names_its_line_and_column(delimiter, smiles_header, name_header, good, bad):
+def test_an_error_in_one_cell_is_its_rows_problem_with_its_line(delimiter, smiles_header, name_header, good, bad):
+    # Issue 12: a cell the schema refuses used to refuse the whole file; now it is one bad row,
+    # skippable, reported with its line (the result file's `line`, from ParsedDrop.lines).
     field, value, message = bad
-    column = smiles_header if field == "smiles" else name_header
     bad_name, bad_smiles = (value, "CCO") if field == "name" else ("bad", value)
     rows = [[f"ligand-{i}", "CCO"] for i in range(good)] + [[bad_name, bad_smiles]]
     lines = [f"# protein: {SEQ}", delimiter.join([name_header, smiles_header])]
     lines += [delimiter.join(row) for row in rows]
-    with pytest.raises(DropError) as raised:
-        parse("\n".join(lines).encode())
-    assert re.search(rf"\bline {len(lines)}, column {re.escape(repr(column))}: .*{message}", str(raised.value))
+    parsed = parse("\n".join(lines).encode())
+    assert [bool(lig.problems) for lig in parsed.request.ligands] == [False] * good + [True]
+    (problem,) = parsed.request.ligands[good].problems
+    assert problem["loc"] == ["ligands", good, field] and message in problem["msg"]
+    assert parsed.lines[good] == len(lines)
 
 
 def test_deeply_nested_json_in_a_header_is_a_drop_error_not_a_crash():
