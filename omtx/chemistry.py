@@ -12,8 +12,7 @@ from typing import Any
 from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-from omtx.domain import Ligand, LigandIn
-from omtx.predictors.base import Limits
+from omtx.domain import Ligand, LigandIn, Limits
 
 # RDKit prints parse failures to stderr; we turn them into per-row messages instead.
 RDLogger.DisableLog("rdApp.*")

@@ -4,6 +4,7 @@ so the Modal image can carry this module."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -87,6 +88,17 @@ class LigandIn(BaseModel):
 
     name: str | None = Field(None, max_length=200)
     smiles: str = Field(min_length=1, max_length=5_000)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a model accepts; checked at submit so a bad row never reaches a GPU."""
+
+    protein_min_length: int = 10
+    protein_max_length: int = 2_000
+    max_heavy_atoms: int | None = None
+    warn_heavy_atoms: int | None = None  # above this: accepted, with a warning
+    allowed_elements: frozenset[str] | None = None  # None: whatever RDKit accepts
 
 
 class Submission(BaseModel):
