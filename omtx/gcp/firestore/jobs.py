@@ -1,10 +1,11 @@
 """Job documents: batches/{batch}/jobs/{job}, created once and read here.
 
-A job is created create-only, so a redelivered fan-out never resets a job that already ran;
-nothing else writes a job but the status changes that guard themselves, each conditional on the
-version it was decided on: queued → dispatched → queued (claims), → succeeded / failed, counted
-once (completion), → cancelled (cancellation) and failed → queued (retries). The reads below
-decode raw protobufs (`stream_fields`) because finalisation and the results pages read every job.
+Jobs are created create-only, with their batch (batches.create_batch) or a range at a time by
+fan-out (`create_jobs`), so a redelivered fan-out never resets a job that already ran. After
+that only status changes write a job, each conditional on what it was decided on: queued →
+dispatched → queued (claims), → succeeded / failed, counted once (completion), → cancelled
+(cancellation) and failed → queued (retries). The reads decode raw protobufs (`stream_fields`)
+because finalisation and the results pages read every job.
 """
 
 from __future__ import annotations
