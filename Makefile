@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 up: install
 	$(BIN)/omtx dev up
@@ -40,4 +41,4 @@ status: install
 	$(BIN)/omtx dev status
 
 clean: down
-	rm -rf .omtx .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .omtx .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -38,8 +38,9 @@ def main() -> None:
     from omtx.cli.demo_data import CDK2_SEQUENCE
     from omtx.devstack.stack import Stack
     from omtx.events import JobsSubmitted
-    from omtx.gcp import firestore_store as store
     from omtx.gcp import pubsub
+    from omtx.gcp.firestore import batches as batch_store
+    from omtx.gcp.firestore import jobs as job_store
     from omtx.settings import get_settings
 
     settings = get_settings()
@@ -91,7 +92,7 @@ def main() -> None:
         response.raise_for_status()
         batch_id = response.json()["batch_id"]
         batch_ids.append(batch_id)
-        while not store.get_batch(batch_id).status.is_final:  # type: ignore[union-attr]
+        while not batch_store.get_batch(batch_id).status.is_final:  # type: ignore[union-attr]
             time.sleep(1)
         finished = time.time()
         time.sleep(3)  # duplicates published late still reach dispatch
@@ -110,7 +111,7 @@ def main() -> None:
                 if message["batch_id"] == batch_id:
                     starts.update(message["job_ids"])
                     times.append(received.message.publish_time.timestamp())
-        jobs = list(store.iter_jobs(batch_id))
+        jobs = list(job_store.iter_jobs(batch_id))
         attempts = Counter(j.attempts for j in jobs)
         span = max(times) - min(times) if times else float("nan")
         print(f"{args.jobs} instant jobs, chunks of 50, {settings.local_workers} local worker processes")

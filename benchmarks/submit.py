@@ -115,12 +115,12 @@ def main() -> None:
             stack.down()
 
     def all_jobs_written(batch_id: str) -> float:
-        from omtx.gcp import firestore_store as store
+        from omtx.gcp.firestore import jobs as job_store
 
         if args.no_wait_written:
             return float("nan")
 
-        while store.count_jobs(batch_id) < n:
+        while job_store.count_jobs(batch_id) < n:
             time.sleep(0.5)
         return time.time()
 

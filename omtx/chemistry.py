@@ -23,8 +23,7 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem import rdqueries
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-from omtx.domain import Ligand, LigandIn
-from omtx.predictors.base import Limits
+from omtx.domain import Ligand, LigandIn, Limits
 
 # RDKit prints parse failures to stderr; we turn them into per-row messages instead. With logging
 # off, the one RDKit *warning* on this path (an isolated ion with an impossible charge) concerns

@@ -4,6 +4,7 @@ so the Modal image can carry this module."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -152,6 +153,17 @@ def read_rows(value: Any) -> list[LigandIn]:
         return TypeAdapter(LigandRows).validate_python(value, context={SKIPPABLE_ROWS: True})
     except ValidationError:
         return []
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a model accepts; checked at submit so a bad row never reaches a GPU."""
+
+    protein_min_length: int = 10
+    protein_max_length: int = 2_000
+    max_heavy_atoms: int | None = None
+    warn_heavy_atoms: int | None = None  # above this: accepted, with a warning
+    allowed_elements: frozenset[str] | None = None  # None: whatever RDKit accepts
 
 
 class Submission(BaseModel):

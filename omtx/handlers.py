@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from omtx import logs, tracing
 from omtx.envelopes import json_or_text, parse_payload, pubsub_message
 from omtx.errors import PermanentError
-from omtx.gcp import firestore_store as store
+from omtx.gcp.firestore import rejections
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -42,7 +42,7 @@ def handle_pubsub(
         except PermanentError as exc:
             # Acknowledged, so it does not cycle until the dead-letter topic, but recorded.
             log.error("%s rejected message %s: %s", source, message.message_id, exc, extra={"source": source})
-            store.record_rejection(source, message.message_id, str(exc), json_or_text(message.data))
+            rejections.record_rejection(source, message.message_id, str(exc), json_or_text(message.data))
             return None
         log.info("%s handled message %s: %s", source, message.message_id, result)
         return result

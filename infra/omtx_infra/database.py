@@ -1,4 +1,4 @@
-"""Firestore: the database, the composite indexes the queries in omtx/gcp/firestore_store.py
+"""Firestore: the database, the composite indexes the queries in omtx/gcp/firestore/
 need, TTL policies for data that expires, and index exemptions for hot or bulky fields.
 
 Layout: batches/{batch}, batches/{batch}/jobs/{job}, batches/{batch}/shards/{n},

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from omtx import progress
-from omtx.api import openapi
+from omtx.api import access, openapi
 from omtx.api.schemas import (
     BatchAccepted,
     BatchPage,
@@ -32,12 +32,14 @@ from omtx.api.schemas import (
 )
 from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, PredictionRequest, utcnow
 from omtx.errors import Conflict, InputError, NotFound, TransientError
-from omtx.gcp import firestore_store as store
-from omtx.gcp import storage, webhook_store
+from omtx.gcp import storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
+from omtx.gcp.firestore import webhooks as webhook_store
+from omtx.gcp.firestore.common import InvalidCursor
 from omtx.report.html import VIEWER_SCRIPT_SOURCE
 from omtx.settings import get_settings
 from omtx.structures import StructureUpload
-from omtx.tenancy import access
 from omtx.tenancy.errors import BudgetExceeded, Forbidden, RateLimited, Unauthenticated
 from omtx.tenancy.keys import Principal
 from omtx.usecases import control, drops, operator, structures
@@ -164,7 +166,7 @@ def _routed(request: flask.Request) -> flask.Response:
         return _error(422 if not isinstance(exc, QueryError) else 400, "validation_failed", str(exc), exc.details)
     except NotFound as exc:
         return _error(404, "not_found", str(exc))
-    except store.InvalidCursor as exc:
+    except InvalidCursor as exc:
         return _error(400, "invalid_cursor", str(exc))
     except TransientError as exc:
         log.warning("transient failure: %s", exc)
@@ -278,7 +280,7 @@ def _cursor(request: flask.Request) -> str | None:
     """Cursors are document ids this API handed out; anything else would name another path."""
     value = request.args.get("cursor")
     if value is not None and not CURSOR_PARAM.fullmatch(value):
-        raise store.InvalidCursor(f"cursor {value!r} was not handed out by this API")
+        raise InvalidCursor(f"cursor {value!r} was not handed out by this API")
     return value
 
 
@@ -290,7 +292,7 @@ def _choice(request: flask.Request, name: str, allowed: set[str]) -> str | None:
 
 
 def _batch_or_404(batch_id: str, caller: Principal) -> Batch:
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     if batch is None or batch.tenant != caller.tenant:
         raise NotFound(f"batch {batch_id} not found")
     return batch
@@ -300,7 +302,7 @@ def _batch_view(batch: Batch, *, deliveries: bool = False) -> BatchView:
     if batch.status.is_final and batch.succeeded is not None and batch.failed is not None:
         counts = Counts(total=batch.total, succeeded=batch.succeeded, failed=batch.failed)  # frozen at the end
     else:
-        counts = store.get_counts(batch.batch_id, batch.total)
+        counts = batch_store.get_counts(batch.batch_id, batch.total)
     estimate = progress.estimate(counts, batch.started_at, utcnow(), batch.status.is_final)
     links = {"self": f"/v1/batches/{batch.batch_id}", "results": f"/v1/batches/{batch.batch_id}/results"}
     links |= {
@@ -323,7 +325,7 @@ def _batch_view(batch: Batch, *, deliveries: bool = False) -> BatchView:
 
 def list_batches(request: flask.Request, caller: Principal) -> flask.Response:
     status = _choice(request, "status", {s.value for s in BatchStatus})
-    batches, cursor = store.list_batches(
+    batches, cursor = batch_store.list_batches(
         caller.tenant, limit=_limit(request, 20), status=status, cursor=_cursor(request)
     )
     return _json(BatchPage(batches=[_batch_view(b) for b in batches], next_cursor=cursor))
@@ -384,7 +386,7 @@ def get_results(request: flask.Request, caller: Principal, batch_id: str) -> fla
         raise QueryError(
             "bad order_by", [{"loc": ["query", "order_by"], "msg": "a metric name, '-' for descending", "input": order}]
         )
-    jobs, cursor = store.query_jobs(
+    jobs, cursor = job_store.query_jobs(
         batch_id,
         limit=_limit(request),
         order_by=order.lstrip("-") if order else None,
@@ -405,7 +407,7 @@ def get_results(request: flask.Request, caller: Principal, batch_id: str) -> fla
 
 def get_job(request: flask.Request, caller: Principal, batch_id: str, job_id: str) -> flask.Response:
     _batch_or_404(batch_id, caller)
-    job = store.get_job(batch_id, job_id)
+    job = job_store.get_job(batch_id, job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found in batch {batch_id}")
     return _json(_job_view(job))
@@ -435,7 +437,7 @@ def get_export(request: flask.Request, caller: Principal, batch_id: str, name: s
 
 def get_job_file(request: flask.Request, caller: Principal, batch_id: str, job_id: str, name: str) -> flask.Response:
     _batch_or_404(batch_id, caller)
-    job = store.get_job(batch_id, job_id)
+    job = job_store.get_job(batch_id, job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found in batch {batch_id}")
     uri = job.result_uri if name == "results.json" else job.files.get(name)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from omtx.domain import Batch, Job
 from omtx.usecases.control import CancelOutcome, RetryOutcome
 from omtx.usecases.submit import SubmitOutcome
-from omtx.webhooks.models import WebhookAttempt
+from omtx.webhook_models import WebhookAttempt
 
 
 class ErrorDetail(BaseModel):

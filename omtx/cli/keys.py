@@ -34,7 +34,7 @@ def create(
     ] = None,
 ) -> None:
     """Create a key and print it (once)."""
-    from omtx.gcp import tenants_store as tenants
+    from omtx.gcp.firestore import tenants
 
     try:
         keys.check_tenant_name(tenant)
@@ -63,7 +63,7 @@ def list_keys(
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant's keys")] = None,
 ) -> None:
     """Every key (never the key itself): id, tenant, tier, label, created, revoked."""
-    from omtx.gcp import tenants_store as tenants
+    from omtx.gcp.firestore import tenants
 
     table = Table("key id", "tenant", "tier", "label", "created", "revoked")
     for record in tenants.list_keys(tenant):
@@ -81,7 +81,7 @@ def list_keys(
 @app.command("revoke")
 def revoke(key_id: Annotated[str, typer.Argument(help="The key id (the 12 hex characters after omtx_)")]) -> None:
     """Revoke a key: its next request is 401. The record stays listed."""
-    from omtx.gcp import tenants_store as tenants
+    from omtx.gcp.firestore import tenants
 
     record = tenants.revoke_key(key_id)
     if record is None:

@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from omtx.domain import ProteinIn
+from omtx.domain import Limits, ProteinIn
 
 
 class LigandTask(BaseModel):
@@ -58,17 +58,6 @@ class ChunkPredictor(Protocol):
     def predict_chunk(
         self, protein: ProteinIn, ligands: Sequence[LigandTask], params: BaseModel
     ) -> Iterator[Outcome]: ...
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a model accepts; checked at submit so a bad row never reaches a GPU."""
-
-    protein_min_length: int = 10
-    protein_max_length: int = 2_000
-    max_heavy_atoms: int | None = None
-    warn_heavy_atoms: int | None = None  # above this: accepted, with a warning
-    allowed_elements: frozenset[str] | None = None  # None: whatever RDKit accepts
 
 
 @dataclass(frozen=True)

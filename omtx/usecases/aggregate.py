@@ -19,8 +19,10 @@ from omtx import logs, spreadsheet, tracing
 from omtx.aggregation import TOP_HITS, Spool
 from omtx.domain import Batch, BatchStatus, Counts, utcnow
 from omtx.events import BatchDone
-from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub, storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import finalization
+from omtx.gcp.firestore import jobs as job_store
 from omtx.gcp.storage import gcs_uri
 from omtx.predictors.registry import get_model
 from omtx.progress import crosses_milestone, reached
@@ -62,7 +64,7 @@ def on_counter_change(shard: ShardState, before: ShardState | None) -> Outcome:
     # only one that passes a shard's milestone mark can pass a batch milestone: the others
     # return here without a single read.
     if shard.full:
-        batch = store.get_batch(shard.batch_id)
+        batch = batch_store.get_batch(shard.batch_id)
         if batch is None:
             log.warning("aggregate: counter change of unknown batch %s", shard.batch_id)
             return Outcome.UNKNOWN_BATCH
@@ -72,10 +74,10 @@ def on_counter_change(shard: ShardState, before: ShardState | None) -> Outcome:
         return outcome
     old_done = before.succeeded + before.failed if before else 0
     if crosses_milestone(old_done, shard.succeeded + shard.failed, shard.expected):
-        batch = store.get_batch(shard.batch_id)
+        batch = batch_store.get_batch(shard.batch_id)
         if batch is not None:
             with _in_batch_trace(batch, "aggregate.milestones"):
-                record_milestones(batch, store.get_counts(batch.batch_id, batch.total))
+                record_milestones(batch, batch_store.get_counts(batch.batch_id, batch.total))
     return Outcome.SHARD_OPEN
 
 
@@ -94,12 +96,12 @@ def record_milestones(batch: Batch, counts: Counts) -> None:
         # The webhook is queued before the marker: once the marker exists no later pass comes back
         # to this milestone, while queueing twice is harmless (one delivery per event id).
         webhooks.enqueue(batch, webhooks.milestone_event(batch, percent, counts))
-        store.record_milestone(batch.batch_id, percent, counts)
+        batch_store.record_milestone(batch.batch_id, percent, counts)
 
 
 def finalize_if_complete(batch_id: str) -> Outcome:
     """The reconciler's way in (the counter event of a batch may have been lost)."""
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     if batch is None:
         return Outcome.UNKNOWN_BATCH
     with _in_batch_trace(batch, "aggregate.finalize"):
@@ -109,24 +111,24 @@ def finalize_if_complete(batch_id: str) -> Outcome:
 def _finalize(batch: Batch) -> Outcome:
     settings = get_settings()
     batch_id = batch.batch_id
-    counts = store.get_counts(batch_id, batch.total)
+    counts = batch_store.get_counts(batch_id, batch.total)
     record_milestones(batch, counts)
     if not counts.complete:
         return Outcome.INCOMPLETE
-    if batch.status.is_final and store.finalization_done(batch_id):
+    if batch.status.is_final and finalization.finalization_done(batch_id):
         return Outcome.ALREADY_FINAL
-    token = store.claim_finalization(batch_id, _OWNER, settings.finalize_lease_s)
+    token = finalization.claim_finalization(batch_id, _OWNER, settings.finalize_lease_s)
     if token is None:
         return Outcome.CLAIMED_ELSEWHERE
     try:
         status = final_status(counts)
         results = write_results(batch, counts, status)
-        store.finalize_batch(batch_id, status, counts, results)
+        finalization.finalize_batch(batch_id, status, counts, results)
         announce_done(batch, status, counts, results)
-        store.finish_finalization(batch_id, token)
+        finalization.finish_finalization(batch_id, token)
     except Exception:
         # Let the next trigger (or the reconciler) take over instead of waiting out the lease.
-        store.release_finalization(batch_id, token)
+        finalization.release_finalization(batch_id, token)
         raise
     log.info("batch %s finalised: %s", batch_id, status.value, extra={"batch_id": batch_id})
     return Outcome.FINALIZED
@@ -158,7 +160,7 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
             "params": json.dumps(batch.params, sort_keys=True),
             "seed": batch.params.get("seed"),
         }
-        spool.fill(store.iter_jobs(batch.batch_id), repro)
+        spool.fill(job_store.iter_jobs(batch.batch_id), repro)
         header = {
             "schema_version": "1",
             "batch_id": batch.batch_id,

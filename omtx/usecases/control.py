@@ -24,8 +24,9 @@ from omtx.errors import Conflict, NotFound, TransientError
 from omtx.events import JobsSubmitted
 from omtx.executors import get_executor
 from omtx.gcp import erasure, pubsub
-from omtx.gcp import firestore_store as store
-from omtx.gcp import tenants_store as tenants
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import cancellation, claims, finalization, retention, retries, tenants
+from omtx.gcp.firestore import jobs as job_store
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
 from omtx.usecases.aggregate import announce_done, final_status, write_results
@@ -62,7 +63,7 @@ class DeleteOutcome(BaseModel):
 
 
 def _owned(batch_id: str, tenant: str) -> Batch:
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     if batch is None or batch.tenant != tenant:
         raise NotFound(f"batch {batch_id} not found")
     return batch
@@ -73,7 +74,7 @@ def _owned(batch_id: str, tenant: str) -> Batch:
 
 def cancel_batch(batch_id: str, tenant: str) -> CancelOutcome:
     batch = _owned(batch_id, tenant)
-    if batch.status.is_final and store.finalization_done(batch_id):
+    if batch.status.is_final and finalization.finalization_done(batch_id):
         if batch.status != BatchStatus.CANCELLED:
             raise Conflict(f"batch {batch_id} already finished ({batch.status.value}); there is nothing to cancel")
         return CancelOutcome(
@@ -84,7 +85,7 @@ def cancel_batch(batch_id: str, tenant: str) -> CancelOutcome:
             calls_not_stopped=0,
             repeated=True,
         )
-    token = store.claim_finalization(batch_id, _OWNER, get_settings().finalize_lease_s)
+    token = finalization.claim_finalization(batch_id, _OWNER, get_settings().finalize_lease_s)
     if token is None:
         raise Conflict(f"batch {batch_id} is being finalised or cancelled right now; ask again shortly", 5)
     try:
@@ -92,24 +93,24 @@ def cancel_batch(batch_id: str, tenant: str) -> CancelOutcome:
     except Exception:
         # An interrupted cancel leaves the batch cancelled but not finalised: cancelling again
         # takes the released claim over and finishes it.
-        store.release_finalization(batch_id, token)
+        finalization.release_finalization(batch_id, token)
         raise
 
 
 def _cancel_claimed(batch: Batch, token: str) -> CancelOutcome:
-    store.mark_cancelled(batch.batch_id)
+    cancellation.mark_cancelled(batch.batch_id)
     cancelled, calls = _cancel_jobs(batch)
     stopped = _stop_calls(batch.batch_id, calls)
     # Every job is terminal now and each counted in the same commit that made it so: exact.
-    counts = store.get_counts(batch.batch_id, batch.total)
+    counts = batch_store.get_counts(batch.batch_id, batch.total)
     unfinished = counts.total - counts.done  # includes jobs a large batch had not written yet
     # If everything finished before the cancel swept (a race with the last result), the batch
     # ends as what it is rather than as cancelled.
     status = BatchStatus.CANCELLED if unfinished else final_status(counts)
     results = write_results(batch, counts, status)
-    store.finalize_batch(batch.batch_id, status, counts, results, cancelled=unfinished)
+    finalization.finalize_batch(batch.batch_id, status, counts, results, cancelled=unfinished)
     announce_done(batch, status, counts, results)
-    store.finish_finalization(batch.batch_id, token)
+    finalization.finish_finalization(batch.batch_id, token)
     return CancelOutcome(
         batch_id=batch.batch_id,
         status=status,
@@ -126,10 +127,10 @@ def _cancel_jobs(batch: Batch) -> tuple[int, dict[str, str | None]]:
     cancelled = 0
     calls: dict[str, str | None] = {}
     for _ in range(batch.total // SWEEP_PAGE + 20):
-        page = store.jobs_in_status(batch.batch_id, store.UNFINISHED, limit=SWEEP_PAGE)
+        page = job_store.jobs_in_status(batch.batch_id, cancellation.UNFINISHED, limit=SWEEP_PAGE)
         if not page:
             return cancelled, calls
-        for job in store.cancel_jobs(page, store.CANCELLED_REASON):
+        for job in cancellation.cancel_jobs(page, cancellation.CANCELLED_REASON):
             cancelled += 1
             if job.status == JobStatus.DISPATCHED and job.call_id:
                 calls[job.call_id] = job.executor
@@ -140,7 +141,7 @@ def _stop_calls(batch_id: str, calls: dict[str, str | None]) -> int:
     """Asks the configured executor to stop the calls it started; returns how many it stopped."""
     executor = get_executor()
     ours = [call_id for call_id, name in calls.items() if name == executor.name]
-    executor_ids = store.executor_call_ids(batch_id, ours)
+    executor_ids = claims.executor_call_ids(batch_id, ours)
     return sum(executor.cancel(executor_ids.get(call_id, call_id)) for call_id in ours)
 
 
@@ -150,31 +151,31 @@ def _stop_calls(batch_id: str, calls: dict[str, str | None]) -> int:
 def retry_failed(batch_id: str, tenant: str, *, budgeted: bool = False) -> RetryOutcome:
     """Requeues the failed jobs of a finished batch. The succeeded jobs keep their results; the
     failed ones run again with all their attempts (`attempts` restarts, `retries` counts)."""
-    found = store.get_batch_with_token(batch_id)
+    found = batch_store.get_batch_with_token(batch_id)
     if found is None or found[0].tenant != tenant:
         raise NotFound(f"batch {batch_id} not found")
     batch, token = found
     if batch.status not in RETRYABLE:
         raise Conflict(_not_retryable(batch))
-    failed = store.jobs_in_status(batch_id, [JobStatus.FAILED.value])
+    failed = job_store.jobs_in_status(batch_id, [JobStatus.FAILED.value])
     if not failed:
         raise Conflict(f"batch {batch_id} has no failed jobs to retry")
     gpu_s = estimate(get_model(batch.model), len(failed)).gpu_seconds if budgeted else 0.0
     if gpu_s:
         tenants.charge(tenant, gpu_s)  # BudgetExceeded: nothing changed
-    first = store.requeue_chunk_size(failed, reserved=2)
-    if not store.reopen_batch(batch, token, failed[:first]):
+    first = retries.requeue_chunk_size(failed, reserved=2)
+    if not retries.reopen_batch(batch, token, failed[:first]):
         if gpu_s:
             tenants.refund(tenant, gpu_s)
         raise Conflict(f"batch {batch_id} changed while being reopened (another retry?); look at it again", 2)
     requeued, rest = first, failed[first:]
     while rest:
-        size = store.requeue_chunk_size(rest, reserved=0)
-        requeued += store.requeue_jobs(rest[:size])
+        size = retries.requeue_chunk_size(rest, reserved=0)
+        requeued += retries.requeue_jobs(rest[:size])
         rest = rest[size:]
     # Published only once every job is requeued: the aggregator cannot finalise the reopened
     # batch while any requeued job is unfinished, and none starts before this.
-    job_ids = store.queued_job_ids(batch_id)
+    job_ids = job_store.queued_job_ids(batch_id)
     chunks = chunk_bounds(len(job_ids), get_model(batch.model).chunk_size) if job_ids else []
     pubsub.publish(
         get_settings().topic_submitted,
@@ -204,15 +205,15 @@ def _not_retryable(batch: Batch) -> str:
 
 
 def delete_batch(batch_id: str, tenant: str) -> DeleteOutcome:
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     if batch is None:
         # Deleting again answers like the first time, to the tenant that deleted it only.
-        if store.deleted_by(batch_id) == tenant:
+        if retention.deleted_by(batch_id) == tenant:
             return DeleteOutcome(batch_id=batch_id, documents=0, objects=0, repeated=True)
         raise NotFound(f"batch {batch_id} not found")
     if batch.tenant != tenant:
         raise NotFound(f"batch {batch_id} not found")
-    if not batch.status.is_final or not store.finalization_done(batch_id):
+    if not batch.status.is_final or not finalization.finalization_done(batch_id):
         raise Conflict(
             f"batch {batch_id} is {batch.status.value} and not finished: cancel it first "
             f"(POST /v1/batches/{batch_id}/cancel), then delete it"
@@ -223,5 +224,5 @@ def delete_batch(batch_id: str, tenant: str) -> DeleteOutcome:
     # batch still exists and deleting it again finishes the job.
     objects = erasure.delete_prefix(settings.inputs_bucket, prefix)
     objects += erasure.delete_prefix(settings.results_bucket, prefix)
-    documents = store.delete_batch_documents(batch)
+    documents = retention.delete_batch_documents(batch)
     return DeleteOutcome(batch_id=batch_id, documents=documents, objects=objects)

@@ -14,7 +14,9 @@ from omtx.errors import PermanentError, TransientError
 from omtx.events import JobDone, JobsDispatched, JobsDone, JobsSubmitted
 from omtx.executors import get_executor
 from omtx.gcp import capacity, pubsub, storage
-from omtx.gcp import firestore_store as store
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import claims
+from omtx.gcp.firestore import jobs as job_store
 from omtx.predictors.base import LigandTask, ModelSpec
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
@@ -34,7 +36,7 @@ def on_submitted(event: JobsSubmitted) -> BaseModel:
 
 def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     settings = get_settings()
-    batch = store.get_batch(event.batch_id)
+    batch = batch_store.get_batch(event.batch_id)
     if batch is None:
         raise PermanentError(f"batch {event.batch_id} does not exist")
     if batch.status.is_final:
@@ -45,11 +47,11 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     spec = get_model(batch.model)
     check_capacity(spec)
     deadline_s = spec.job_deadline_s or settings.job_deadline_s
-    jobs = store.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s)
+    jobs = claims.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s)
     if not jobs:
         return DispatchOutcome(claimed=0)
     if batch.status == BatchStatus.QUEUED:
-        store.mark_running(event.batch_id)
+        batch_store.mark_running(event.batch_id)
     cached = answer_from_cache(batch, jobs) if batch.cache and spec.cacheable else set()
     jobs = [j for j in jobs if j.job_id not in cached]
     if not jobs:
@@ -79,10 +81,10 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         executor_call_id = executor.start(order)
     except Exception:
         # Hand the jobs back so the redelivery of this message can claim and start them.
-        store.release_jobs(jobs)
+        claims.release_jobs(jobs)
         raise
     if executor_call_id != call_id:
-        store.record_executor_call(event.batch_id, call_id, executor_call_id, job_ids)
+        claims.record_executor_call(event.batch_id, call_id, executor_call_id, job_ids)
     pubsub.publish(
         settings.topic_dispatched,
         [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
@@ -111,7 +113,7 @@ def answer_from_cache(batch: Batch, jobs: list[Job]) -> set[str]:
     """Claimed jobs whose input (model version, parameters, protein, molecule) already has a
     succeeded result are reported done with that result, through `job-done` like any worker
     report, so complete counts them exactly once. Returns their ids."""
-    hits = store.cached_results([j.input_hash for j in jobs])
+    hits = job_store.cached_results([j.input_hash for j in jobs])
     reports = [cached_report(job, source) for job in jobs if (source := hits.get(job.input_hash)) is not None]
     if reports:
         pubsub.publish(

@@ -18,8 +18,9 @@ from omtx.chemistry import inchikey
 from omtx.domain import Batch, Job, Ligand
 from omtx.errors import PermanentError
 from omtx.events import JobsSubmitted, LigandRange
-from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub, storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from omtx.ids import input_hash, job_id, shard_of
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
@@ -129,7 +130,7 @@ def read_manifest(batch_id: str) -> list[LigandRange] | None:
 def republish_ranges(batch: Batch) -> int:
     """Publishes every range of a batch whose jobs are not all written; 0 when it has none."""
     ranges = read_manifest(batch.batch_id)
-    if ranges is None or store.count_jobs(batch.batch_id) >= batch.total:
+    if ranges is None or job_store.count_jobs(batch.batch_id) >= batch.total:
         return 0
     publish_ranges(batch.batch_id, ranges)
     return len(ranges)
@@ -151,7 +152,7 @@ def continue_fanout(batch: Batch, done: LigandRange) -> bool:
     if position is None or position + FANOUT_STRIDE >= len(ranges):
         return False
     following = ranges[position + FANOUT_STRIDE]
-    if store.get_job(batch.batch_id, job_id(batch.batch_id, following.start)) is not None:
+    if job_store.get_job(batch.batch_id, job_id(batch.batch_id, following.start)) is not None:
         return False
     publish_ranges(batch.batch_id, [following])
     return True
@@ -161,14 +162,14 @@ def fan_out_range(event: JobsSubmitted) -> FanOutOutcome:
     """Writes the range's missing jobs and publishes its chunks. A redelivery finds the jobs
     written and publishes the chunks again, which is harmless: dispatch claims before it starts."""
     assert event.range is not None
-    batch = store.get_batch(event.batch_id)
+    batch = batch_store.get_batch(event.batch_id)
     if batch is None:
         raise PermanentError(f"batch {event.batch_id} does not exist")
     if batch.status.is_final:
         return FanOutOutcome(created=0, published=0)
     ligands = [Ligand.model_validate(x) for x in json.loads(storage.get_bytes(event.range.uri))["ligands"]]
     jobs = build_jobs(batch, ligands)
-    created = store.create_jobs(batch.batch_id, jobs)
+    created = job_store.create_jobs(batch.batch_id, jobs)
     chunk_size = get_model(batch.model).chunk_size
     published = publish_chunks(batch, jobs, first_chunk=event.range.start // chunk_size)
     continue_fanout(batch, event.range)

@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 from omtx.domain import BatchStatus, utcnow
 from omtx.gcp import capacity, dlq_counts
-from omtx.gcp import firestore_store as store
 from omtx.gcp.dlq_counts import DeadLetterCounts
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from omtx.predictors.registry import MODELS
 from omtx.settings import get_settings
 
@@ -44,11 +45,11 @@ class OperatorStatus(BaseModel):
 
 def status() -> OperatorStatus:
     now = utcnow()
-    listed = sorted(store.active_batches(ACTIVE_LIMIT), key=lambda b: b.created_at)
-    oldest = store.oldest_queued_job()
+    listed = sorted(batch_store.active_batches(ACTIVE_LIMIT), key=lambda b: b.created_at)
+    oldest = job_store.oldest_queued_job()
     return OperatorStatus(
         at=now,
-        active_batches=store.count_active_batches(),
+        active_batches=batch_store.count_active_batches(),
         batches=[ActiveBatch.model_validate(b, from_attributes=True) for b in listed],
         jobs_in_flight={name: capacity.jobs_in_flight(name) for name in sorted(MODELS)},
         oldest_queued_job=None

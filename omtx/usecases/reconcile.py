@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from omtx.domain import utcnow
 from omtx.events import JobDone, JobsSubmitted
-from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import claims, completion, finalization
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
 from omtx.usecases.aggregate import Outcome, finalize_if_complete
@@ -40,11 +41,11 @@ def reconcile_once() -> ReconcileReport:
     report = ReconcileReport()
     retry: dict[str, list[str]] = defaultdict(list)
     give_up: list[JobDone] = []
-    for job, token in store.overdue_jobs(utcnow(), SWEEP_LIMIT):
+    for job, token in claims.overdue_jobs(utcnow(), SWEEP_LIMIT):
         report.overdue += 1
         reason = f"no result within the deadline of attempt {job.attempts} ({job.executor} call {job.call_id})"
         if job.attempts < settings.job_max_attempts:
-            if store.requeue_job(job, token, reason):
+            if claims.requeue_job(job, token, reason):
                 retry[job.batch_id].append(job.job_id)
         else:
             # Counted like any report, with the read's update time as claim token: if the real
@@ -60,12 +61,12 @@ def reconcile_once() -> ReconcileReport:
                 )
             )
     # Queued jobs whose `submitted` message was lost: publish again (claiming makes it harmless).
-    for job in store.stale_queued_jobs(utcnow() - timedelta(seconds=settings.queued_grace_s), SWEEP_LIMIT):
+    for job in claims.stale_queued_jobs(utcnow() - timedelta(seconds=settings.queued_grace_s), SWEEP_LIMIT):
         report.requeued_lost += 1
         retry[job.batch_id].append(job.job_id)
     for batch_id, job_ids in retry.items():
         # Chunks of the batch's model: one message is one worker call
-        batch = store.get_batch(batch_id)
+        batch = batch_store.get_batch(batch_id)
         size = get_model(batch.model).chunk_size if batch is not None else 50
         pubsub.publish(
             settings.topic_submitted,
@@ -79,16 +80,16 @@ def reconcile_once() -> ReconcileReport:
     for done in give_up:
         by_batch[done.batch_id].append(done)
     for group in by_batch.values():
-        report.failed += store.complete_jobs(group).applied
+        report.failed += completion.complete_jobs(group).applied
     # A large batch whose fan-out message was lost gets its ranges again.
-    active = store.active_batches(SWEEP_LIMIT)
+    active = batch_store.active_batches(SWEEP_LIMIT)
     settled = utcnow() - timedelta(seconds=settings.queued_grace_s)
     for batch in active:
         if batch.total > settings.fanout_from and batch.created_at < settled:
             report.ranges_republished += republish_ranges(batch)
     # A batch whose last counter event was lost, or whose finaliser died, is finished here.
     stuck = {b.batch_id for b in active}
-    stuck |= set(store.stale_finalizations(utcnow(), SWEEP_LIMIT))
+    stuck |= set(finalization.stale_finalizations(utcnow(), SWEEP_LIMIT))
     for batch_id in sorted(stuck):
         report.batches_checked += 1
         if finalize_if_complete(batch_id) == Outcome.FINALIZED:

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from omtx import structures
 from omtx.domain import ProteinIn
 from omtx.errors import InputError
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from omtx.settings import get_settings
 
 LOC = ["protein", "structure"]
@@ -72,10 +73,10 @@ def _read_owned(uri: str, tenant: str) -> str:
 
 
 def _owns_job_file(ref: structures.JobFileRef, uri: str, tenant: str) -> bool:
-    batch = store.get_batch(ref.batch_id)
+    batch = batch_store.get_batch(ref.batch_id)
     if batch is None or batch.tenant != tenant:
         return False
-    job = store.get_job(ref.batch_id, ref.job_id)
+    job = job_store.get_job(ref.batch_id, ref.job_id)
     return job is not None and job.files.get(ref.name) == uri
 
 

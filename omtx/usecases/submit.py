@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field, ValidationError
 from omtx.chemistry import validate_ligands
 from omtx.domain import SKIPPABLE_ROWS, Batch, BatchRequest, BatchStatus, Ligand, ProteinIn, read_rows
 from omtx.errors import Conflict, InputError
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
-from omtx.gcp import tenants_store as tenants
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import idempotency, tenants
 from omtx.ids import new_batch_id, shard_count
 from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import MODELS, get_model, parse_params
@@ -225,7 +225,7 @@ def submit_batch(
     # The key is claimed before validation, so a retry that arrives while a large batch is still
     # being validated answers at once instead of validating it all again.
     key_hash = fingerprint(request)
-    claim = store.claim_idempotency_key(
+    claim = idempotency.claim_idempotency_key(
         tenant, idempotency_key, key_hash, new_batch_id(), get_settings().idempotency_lease_s
     )
     if claim.fingerprint != key_hash:
@@ -238,10 +238,10 @@ def submit_batch(
         checked = validate(request, tenant)
         charge(tenant, checked, budgeted)
     except (InputError, BudgetExceeded):
-        store.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
+        idempotency.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
         raise
     outcome = _create(request, checked, tenant, claim.batch_id)
-    store.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
+    idempotency.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
     return outcome
 
 
@@ -311,11 +311,11 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
     )
     if len(ligands) <= settings.fanout_from:
         jobs = build_jobs(batch, ligands)
-        store.create_batch(batch, jobs)
+        batch_store.create_batch(batch, jobs)
         publish_chunks(batch, jobs)
     else:
         # Answer now; dispatch writes the jobs range by range (omtx/usecases/fanout.py).
         ranges = write_ranges(batch_id, ligands, spec.chunk_size)
-        store.create_batch(batch, [])
+        batch_store.create_batch(batch, [])
         publish_ranges(batch_id, ranges[:FANOUT_STRIDE])
     return _outcome(batch_id, checked)

@@ -24,10 +24,11 @@ from omtx import __version__, tracing
 from omtx.domain import Batch, Counts, utcnow
 from omtx.errors import PermanentError
 from omtx.events import BatchDone, WebhookDue
-from omtx.gcp import pubsub, webhook_store
+from omtx.gcp import pubsub
+from omtx.gcp.firestore import webhooks as webhook_store
 from omtx.settings import Settings, get_settings
+from omtx.webhook_models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEvent
 from omtx.webhooks import keys, transport
-from omtx.webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEvent
 from omtx.webhooks.policy import Response, RetryPolicy, Verdict
 from omtx.webhooks.signing import HEADER, sign
 from omtx.webhooks.urls import Address, checked_address, url_problem

@@ -1,7 +1,7 @@
 """Firestore: indexes for the store's queries, TTL, exemptions; the trigger that feeds aggregate."""
 
 from omtx.devstack.provision import SHARD_TRIGGER_ID
-from omtx.gcp.firestore_store import JOB_FIELDS
+from omtx.gcp.firestore.jobs import JOB_FIELDS
 from omtx.predictors.registry import MODELS
 from omtx_infra.config import InfraConfig
 from tests.infra.program import Deployed

@@ -28,7 +28,7 @@ def seed_batch(n: int, shards: int = 1) -> tuple[Any, list[Any]]:
     """A batch and its jobs written straight to Firestore, with nothing dispatched: the test then
     plays the workers' part and controls every delivery itself."""
     from omtx.domain import Batch, Job, ProteinIn
-    from omtx.gcp import firestore_store as store
+    from omtx.gcp.firestore import batches as batch_store
     from omtx.ids import job_id, new_batch_id, shard_of
 
     batch_id = new_batch_id()
@@ -57,5 +57,5 @@ def seed_batch(n: int, shards: int = 1) -> tuple[Any, list[Any]]:
         )
         for i in range(n)
     ]
-    store.create_batch(batch, jobs)
+    batch_store.create_batch(batch, jobs)
     return batch, jobs

@@ -14,9 +14,9 @@ from google.cloud import pubsub_v1
 from typer.testing import CliRunner
 
 from omtx.cli.main import app as cli
-from omtx.gcp import firestore_store as store
-from omtx.gcp import tenants_store as tenants
 from omtx.gcp.clients import firestore_client
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import finalization, tenants
 from omtx.settings import get_settings
 from omtx.tenancy import keys, limits
 from tests.integration.conftest import wait_for
@@ -79,8 +79,8 @@ def test_a_tenant_sees_and_touches_only_its_own_batches(keyed, tenant_names, set
     created = keyed.post("/v1/batches", json=batch_request(2, cache=False), headers=bearer(a))
     assert created.status_code == 202, created.get_json()
     b = created.get_json()["batch_id"]
-    assert store.get_batch(b).tenant == acme
-    wait_for(lambda: store.get_batch(b).status == "completed" and store.finalization_done(b), timeout_s=60)
+    assert batch_store.get_batch(b).tenant == acme
+    wait_for(lambda: batch_store.get_batch(b).status == "completed" and finalization.finalization_done(b), timeout_s=60)
     job_id = keyed.get(f"/v1/batches/{b}/results", headers=bearer(a)).get_json()["jobs"][0]["job_id"]
     foreign = [
         ("get", f"/v1/batches/{b}"),

@@ -6,7 +6,8 @@ import pytest
 from omtx.domain import JobStatus
 from omtx.events import JobsSubmitted
 from omtx.gcp import capacity
-from omtx.gcp import firestore_store as store
+from omtx.gcp.firestore import claims
+from omtx.gcp.firestore import jobs as job_store
 from omtx.settings import get_settings
 from omtx.usecases.dispatch import AtCapacity, dispatch_chunk
 from tests.integration.helpers import seed_batch
@@ -21,7 +22,7 @@ def test_a_model_at_its_limit_holds_the_next_chunk_back(settings, monkeypatch):
     base = capacity.jobs_in_flight("rdkit_props")
     # As if a worker call were running busy's chunk (claimed, nothing started; the reconciler
     # requeues them after the deadline and the stack finishes them).
-    store.claim_jobs(busy.batch_id, [j.job_id for j in busy_jobs], "local", "held-call", 5)
+    claims.claim_jobs(busy.batch_id, [j.job_id for j in busy_jobs], "local", "held-call", 5)
     assert capacity.jobs_in_flight("rdkit_props") == base + 8
 
     monkeypatch.setenv("OMTX_MAX_CALLS_IN_FLIGHT", f'{{"rdkit_props": {base // 8 + 1}}}')
@@ -30,4 +31,4 @@ def test_a_model_at_its_limit_holds_the_next_chunk_back(settings, monkeypatch):
     with pytest.raises(AtCapacity, match="rdkit_props has .* jobs in flight"):
         dispatch_chunk(event)
     # nothing was claimed: the redelivery will find every job queued
-    assert {j.status for j in store.iter_jobs(waiting.batch_id)} == {JobStatus.QUEUED}
+    assert {j.status for j in job_store.iter_jobs(waiting.batch_id)} == {JobStatus.QUEUED}

@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 from omtx.cli.main import app as cli
 from omtx.domain import JobStatus
 from omtx.events import JobDone, JobsSubmitted
-from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
 from omtx.gcp.clients import firestore_client, storage_client
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import cancellation, claims, completion, finalization
+from omtx.gcp.firestore import jobs as job_store
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import batch_request, seed_batch
 
@@ -31,12 +33,12 @@ def batch_done_of(subscription, batch_id, window_s=2.0):
 
 
 def statuses(batch_id):
-    return [j.status for j in store.iter_jobs(batch_id)]
+    return [j.status for j in job_store.iter_jobs(batch_id)]
 
 
 def final(batch_id):
-    batch = store.get_batch(batch_id)
-    return batch if batch and batch.status.is_final and store.finalization_done(batch_id) else None
+    batch = batch_store.get_batch(batch_id)
+    return batch if batch and batch.status.is_final and finalization.finalization_done(batch_id) else None
 
 
 def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
@@ -44,10 +46,10 @@ def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
     batch, jobs = seed_batch(10, shards=2)
     b = batch.batch_id
     for job in jobs[:3]:
-        store.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="succeeded", metrics={"qed": 0.5}))
-    store.complete_job(JobDone(batch_id=b, job_id=jobs[3].job_id, status="failed", error="model error"))
+        completion.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="succeeded", metrics={"qed": 0.5}))
+    completion.complete_job(JobDone(batch_id=b, job_id=jobs[3].job_id, status="failed", error="model error"))
     # Three jobs in flight on a call that is still running, three never dispatched.
-    in_flight = store.claim_jobs(b, [j.job_id for j in jobs[4:7]], "local", "local-elsewhere", 900)
+    in_flight = claims.claim_jobs(b, [j.job_id for j in jobs[4:7]], "local", "local-elsewhere", 900)
     assert len(in_flight) == 3
 
     response = api(settings, "POST", f"/v1/batches/{b}/cancel")
@@ -67,11 +69,11 @@ def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
 
     # A late report of a job that was in flight counts nothing, even with its valid claim token.
     late = in_flight[0]
-    done = store.complete_jobs(
+    done = completion.complete_jobs(
         [JobDone(batch_id=b, job_id=late.job_id, status="succeeded", shard=late.shard, claim_token=late.claim_token)]
     )
     assert done.applied == 0
-    counts = store.get_counts(b, 10)
+    counts = batch_store.get_counts(b, 10)
     assert (counts.succeeded, counts.failed) == (3, 1)
     # A redelivered `submitted` starts nothing: dispatch skips a cancelled batch.
     pubsub.publish(settings.topic_submitted, [JobsSubmitted(batch_id=b, chunk=0, job_ids=[j.job_id for j in jobs])])
@@ -89,7 +91,7 @@ def test_cancelling_a_batch_mid_flight_leaves_exact_counts_and_nothing_unfinishe
     # Large enough to fan out in ranges (the test stack does above 40) and to still be running.
     accepted = api(settings, "POST", "/v1/batches", json=batch_request(240, cache=False)).json()
     b = accepted["batch_id"]
-    wait_for(lambda: store.get_counts(b, 240).done > 0, timeout_s=60, interval_s=0.05)
+    wait_for(lambda: batch_store.get_counts(b, 240).done > 0, timeout_s=60, interval_s=0.05)
     response = api(settings, "POST", f"/v1/batches/{b}/cancel")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
@@ -97,8 +99,8 @@ def test_cancelling_a_batch_mid_flight_leaves_exact_counts_and_nothing_unfinishe
     assert view["succeeded"] + view["failed"] + view["cancelled"] == 240 and view["cancelled"] > 0
     # Workers still running report for a while; ranges still being written get cancelled jobs.
     time.sleep(8)
-    assert not store.jobs_in_status(b, store.UNFINISHED)
-    counts = store.get_counts(b, 240)
+    assert not job_store.jobs_in_status(b, cancellation.UNFINISHED)
+    counts = batch_store.get_counts(b, 240)
     assert (counts.succeeded, counts.failed) == (view["succeeded"], view["failed"])
     finished = [s for s in statuses(b) if s in (JobStatus.SUCCEEDED, JobStatus.FAILED)]
     assert len(finished) == counts.done
@@ -118,9 +120,9 @@ def test_retry_runs_the_failed_jobs_again_and_finalises_once_more(settings, subs
     batch, jobs = seed_batch(6, shards=2)
     b = batch.batch_id
     for job in jobs[:4]:
-        store.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="succeeded"))
+        completion.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="succeeded"))
     for job in jobs[4:]:
-        store.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="failed", error="transient GPU fault"))
+        completion.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="failed", error="transient GPU fault"))
     first = wait_for(lambda: final(b), timeout_s=60)
     assert first.status == "completed_with_failures"
     assert api(settings, "POST", "/v1/batches/bffffffffffffffff/retry").status_code == 404
@@ -134,9 +136,9 @@ def test_retry_runs_the_failed_jobs_again_and_finalises_once_more(settings, subs
 
     second = wait_for(lambda: (x := final(b)) and x.revision == 1 and x, timeout_s=90)
     assert (second.status, second.succeeded, second.failed, second.revision) == ("completed", 6, 0, 1)
-    counts = store.get_counts(b, 6)
+    counts = batch_store.get_counts(b, 6)
     assert (counts.succeeded, counts.failed) == (6, 0)
-    retried = [j for j in store.iter_jobs(b) if j.retries]
+    retried = [j for j in job_store.iter_jobs(b) if j.retries]
     assert [j.job_id for j in retried] == [j.job_id for j in jobs[4:]]
     assert all(j.status == "succeeded" and j.error is None for j in retried)
     events = batch_done_of(batch_done, b)
@@ -186,10 +188,10 @@ def test_an_unfinished_batch_is_cancelled_before_it_is_deleted(settings):
     b = batch.batch_id
     refused = api(settings, "DELETE", f"/v1/batches/{b}")
     assert refused.status_code == 409 and "cancel it first" in refused.json()["message"]
-    assert store.get_batch(b) is not None
+    assert batch_store.get_batch(b) is not None
     cancelled = CliRunner().invoke(cli, ["batch", "cancel", b])
     assert cancelled.exit_code == 0 and "cancelled; 2 jobs cancelled" in cancelled.output, cancelled.output
     deleted = CliRunner().invoke(cli, ["batch", "delete", b, "--yes"])
-    assert deleted.exit_code == 0 and store.get_batch(b) is None, deleted.output
+    assert deleted.exit_code == 0 and batch_store.get_batch(b) is None, deleted.output
     unknown = CliRunner().invoke(cli, ["batch", "delete", "bffffffffffffffff", "--yes"])
     assert unknown.exit_code == 1 and "404" in unknown.output

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from omtx.cli.main import app
 from omtx.domain import BatchStatus
 from omtx.events import JobDone
-from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
+from omtx.gcp.firestore import batches as batch_store
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import seed_batch
 
@@ -50,15 +50,15 @@ def test_dead_letters_are_listed_without_loss_and_replayed_once_the_cause_is_fix
     # Listing consumed nothing, and other topics' queues do not show it.
     assert [m["message_id"] for m in listed(batch.batch_id)] == [letter["message_id"]]
     assert not [m for m in omtx("dlq", "list", "--topic", "submitted") if m["batch_id"] == batch.batch_id]
-    assert store.get_counts(batch.batch_id, 1).done == 0
+    assert batch_store.get_counts(batch.batch_id, 1).done == 0
 
     outcome = omtx("dlq", "replay", "--topic", "job-done", "--id", letter["message_id"])
     assert outcome["not_found"] == [] and len(outcome["replayed"]) == 1
     replayed = outcome["replayed"][0]
     assert replayed["message_id"] == letter["message_id"] and replayed["new_message_id"] and not replayed["error"]
-    done = wait_for(lambda: (b := store.get_batch(batch.batch_id)) and b.status.is_final and b, 30)
+    done = wait_for(lambda: (b := batch_store.get_batch(batch.batch_id)) and b.status.is_final and b, 30)
     assert done.status == BatchStatus.COMPLETED
-    assert store.get_counts(batch.batch_id, 1).succeeded == 1
+    assert batch_store.get_counts(batch.batch_id, 1).succeeded == 1
     assert listed(batch.batch_id) == []  # acknowledged once the copy was published
 
 

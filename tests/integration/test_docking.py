@@ -6,8 +6,9 @@ import pytest
 import requests
 
 from omtx.cli.demo_data import docking_request
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -42,10 +43,10 @@ def test_docking_batch_runs_end_to_end(settings):
     final = wait_for(finished, timeout_s=240)
     assert (final["status"], final["succeeded"]) == ("completed", 2)
     # the batch document keeps a content-addressed URI, not the structure text
-    structure_uri = store.get_batch(batch_id).protein.structure
+    structure_uri = batch_store.get_batch(batch_id).protein.structure
     assert structure_uri.startswith(f"gs://{settings.inputs_bucket}/structures/")
     assert storage.get_bytes(structure_uri).decode() == request["protein"]["structure"]
-    for job in store.iter_jobs(batch_id):
+    for job in job_store.iter_jobs(batch_id):
         assert job.metrics["vina_score"] < 0 and job.metrics["fits_box"]
         poses = storage.get_bytes(job.files["poses.sdf"])
         # Vina drops poses beyond its energy range, so up to n_poses come back

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp.firestore import jobs as job_store
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import batch_request
 
@@ -43,7 +43,7 @@ def test_batch_runs_end_to_end(settings, subscribe):
 
     # Inputs were stored; every job ran exactly once and has its files.
     assert json.loads(storage.get_bytes(final["input_uri"]))["batch_id"] == batch_id
-    jobs = list(store.iter_jobs(batch_id))
+    jobs = list(job_store.iter_jobs(batch_id))
     assert [j.index for j in jobs] == list(range(12))
     assert all(j.status == "succeeded" and j.attempts == 1 and j.call_id for j in jobs)
     first = json.loads(storage.get_bytes(jobs[0].result_uri))

@@ -9,8 +9,9 @@ import requests
 
 from omtx.domain import BatchRequest
 from omtx.events import JobsSubmitted
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from omtx.usecases.fanout import fan_out_range, manifest_name, republish_ranges
 from omtx.usecases.submit import submit_batch
 from tests.integration.conftest import wait_for
@@ -35,7 +36,7 @@ def test_large_batch_fans_out_in_the_background_and_completes(settings):
 
     final = wait_for(finished, timeout_s=120)
     assert (final["succeeded"], final["failed"]) == (100, 0)
-    jobs = list(store.iter_jobs(batch_id))
+    jobs = list(job_store.iter_jobs(batch_id))
     assert [j.index for j in jobs] == list(range(100))
     assert all(j.attempts == 1 and j.inchikey for j in jobs)  # each started once, InChIKey computed in fan-out
     assert jobs[0].inchikey == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"  # aspirin
@@ -47,8 +48,8 @@ def test_a_range_delivered_twice_or_lost_creates_each_job_once(settings, subscri
     # Submit without letting the ranges reach dispatch: as if every range message were lost.
     monkeypatch.setattr("omtx.usecases.submit.publish_ranges", lambda batch_id, ranges: None)
     outcome = submit_batch(BatchRequest.model_validate(batch_request(50)), "default")
-    batch = store.get_batch(outcome.batch_id)
-    assert store.count_jobs(batch.batch_id) == 0
+    batch = batch_store.get_batch(outcome.batch_id)
+    assert job_store.count_jobs(batch.batch_id) == 0
 
     # The reconciler's sweep finds the jobs missing and publishes the ranges again.
     assert republish_ranges(batch) == 4
@@ -62,9 +63,9 @@ def test_a_range_delivered_twice_or_lost_creates_each_job_once(settings, subscri
     assert sorted({(r.start, r.end) for r in ranges}) == [(0, 16), (16, 32), (32, 48), (48, 50)]
 
     # Those deliveries reach the stack's dispatch too; a further redelivery creates nothing.
-    wait_for(lambda: store.count_jobs(batch.batch_id) == 50, timeout_s=30)
+    wait_for(lambda: job_store.count_jobs(batch.batch_id) == 50, timeout_s=30)
     again = fan_out_range(JobsSubmitted(batch_id=batch.batch_id, chunk=-1, range=ranges[0]))
     assert again.created == 0
-    wait_for(lambda: store.get_batch(batch.batch_id).status == "completed", timeout_s=60)
-    assert all(j.attempts == 1 for j in store.iter_jobs(batch.batch_id))
-    assert republish_ranges(store.get_batch(batch.batch_id)) == 0
+    wait_for(lambda: batch_store.get_batch(batch.batch_id).status == "completed", timeout_s=60)
+    assert all(j.attempts == 1 for j in job_store.iter_jobs(batch.batch_id))
+    assert republish_ranges(batch_store.get_batch(batch.batch_id)) == 0

@@ -26,9 +26,10 @@ from omtx.devstack.chaos import ChaosConfig, fetch_stats
 from omtx.devstack.stack import Stack
 from omtx.domain import Batch, BatchRequest, JobStatus
 from omtx.fault_injection import CRASH_ENV, CRASH_LINE, WITHIN_ENV
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
 from omtx.gcp.clients import reset_clients, storage_client
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from omtx.settings import SERVICES, Settings, get_settings
 from omtx.usecases.aggregate import final_status
 from omtx.usecases.submit import submit_batch
@@ -163,12 +164,12 @@ def read_json(bucket: str, name: str) -> Any:
 
 
 def final(batch_id: str) -> Batch | None:
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     return batch if batch is not None and batch.status.is_final else None
 
 
 def done(batch_id: str, total: int) -> int:
-    return store.get_counts(batch_id, total).done
+    return batch_store.get_counts(batch_id, total).done
 
 
 def mid_batch(batch_id: str, total: int) -> None:
@@ -195,8 +196,8 @@ def account(stack: Stack, log: BatchDoneLog, run: Run, expected_failed: int | No
     """The batch ended, and everything adds up. `expected_failed` None: any job may have failed,
     if only because its attempts ran out."""
     batch = wait_for(lambda: final(run.batch_id), timeout_s=timeout_s, interval_s=0.2)
-    counts = store.get_counts(run.batch_id, batch.total)
-    jobs = list(store.iter_jobs(run.batch_id))
+    counts = batch_store.get_counts(run.batch_id, batch.total)
+    jobs = list(job_store.iter_jobs(run.batch_id))
     statuses = Counter(j.status for j in jobs)
     assert len(jobs) == batch.total == run.total == counts.done
     assert statuses == Counter({JobStatus.SUCCEEDED: counts.succeeded, JobStatus.FAILED: counts.failed}) - Counter()

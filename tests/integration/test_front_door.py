@@ -5,9 +5,10 @@ import json
 import pytest
 import requests
 
-from omtx.gcp import firestore_store as store
+from omtx.domain import utcnow
 from omtx.gcp import storage
 from omtx.gcp.clients import storage_client
+from omtx.gcp.firestore import batches as batch_store
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import CDK2_FRAGMENT, batch_request
 
@@ -19,13 +20,13 @@ def post(settings, path, body, **kw):
 
 
 def test_dry_run_validates_and_estimates_without_creating(settings):
-    before = len(store.list_batches("default", limit=1000)[0])
+    before = len(batch_store.list_batches("default", limit=1000)[0])
     response = post(settings, "/v1/batches?dry_run=true", batch_request(10))
     assert response.status_code == 200
     body = response.json()
     assert body["dry_run"] and body["batch_id"] is None and body["accepted"] == 10
     assert body["estimate"]["jobs"] == 10 and body["estimate"]["cost_usd"] >= 0
-    assert len(store.list_batches("default", limit=1000)[0]) == before
+    assert len(batch_store.list_batches("default", limit=1000)[0]) == before
     bad = post(settings, "/v1/batches?dry_run=true", batch_request(2) | {"ligands": [{"smiles": "C1C"}]})
     assert bad.status_code == 422
 
@@ -38,14 +39,14 @@ def test_skip_runs_valid_rows_and_lists_rejected_ones(settings):
     accepted = response.json()
     assert (accepted["accepted"], accepted["rejected"]) == (3, 1)
     assert accepted["rejected_rows"][0]["loc"] == ["ligands", 1, "smiles"]
-    batch = store.get_batch(accepted["batch_id"])
+    batch = batch_store.get_batch(accepted["batch_id"])
     assert (batch.total, batch.rejected) == (3, 1)
     stored = json.loads(storage.get_bytes(batch.input_uri))
     assert stored["rejected"][0]["input"] == "C1CC"
 
 
 def test_idempotency_key_replays_and_conflicts(settings):
-    key = {"Idempotency-Key": "test-key-" + store.utcnow().isoformat()}
+    key = {"Idempotency-Key": "test-key-" + utcnow().isoformat()}
     first = post(settings, "/v1/batches", batch_request(2), headers=key)
     again = post(settings, "/v1/batches", batch_request(2), headers=key)
     assert first.status_code == 202 and again.status_code == 200
@@ -62,7 +63,7 @@ def test_one_prediction_is_a_batch_of_one(settings):
     )
     assert response.status_code == 202
     batch_id = response.json()["batch_id"]
-    done = wait_for(lambda: (b := store.get_batch(batch_id)) and b.status.is_final and b, timeout_s=60)
+    done = wait_for(lambda: (b := batch_store.get_batch(batch_id)) and b.status.is_final and b, timeout_s=60)
     assert done.total == 1 and done.status == "completed"
 
 
@@ -98,13 +99,13 @@ def test_csv_drop_becomes_a_batch_once(settings, subscribe):
         f"# protein: {CDK2_FRAGMENT}\n# name: dropped screen\n# on_invalid: skip\n"
         "Compound_ID,SMILES\nASP,CC(=O)Oc1ccccc1C(=O)O\nBAD,C1CC\nCAF,Cn1cnc2c1c(=O)n(C)c(=O)n2C\n"
     )
-    name = f"screen-{store.utcnow().timestamp():.0f}.csv"
+    name = f"screen-{utcnow().timestamp():.0f}.csv"
     object_name, generation = drop(settings, name, csv_text.encode("utf-8-sig").replace(b"\n", b"\r\n"))
     result = result_of(settings, name, generation)
     assert result["status"] == "accepted" and (result["accepted"], result["rejected"]) == (2, 1)
     assert result["errors"][0]["line"] == 6 and result["errors"][0]["input"] == "C1CC"
     batch_id = result["batch_id"]
-    wait_for(lambda: (b := store.get_batch(batch_id)) and b.status.is_final, timeout_s=60)
+    wait_for(lambda: (b := batch_store.get_batch(batch_id)) and b.status.is_final, timeout_s=60)
 
     # The same generation's notification, redelivered: no second batch.
     from omtx.usecases.drops import Notification, ingest
@@ -124,7 +125,7 @@ def test_csv_drop_becomes_a_batch_once(settings, subscribe):
         json.loads(storage.get_bytes(f"gs://{settings.inputs_bucket}/drops/{name[:-4]}.result.json"))["batch_id"]
         == batch_id
     )
-    named = [b for b in store.list_batches("default", limit=1000)[0] if b.name == "dropped screen"]
+    named = [b for b in batch_store.list_batches("default", limit=1000)[0] if b.name == "dropped screen"]
     assert [b.batch_id for b in named] == [batch_id]
 
 

@@ -9,8 +9,10 @@ import pytest
 
 from omtx.domain import BatchRequest, BatchStatus, JobStatus
 from omtx.events import JobDone, JobsSubmitted
-from omtx.gcp import firestore_store as store
 from omtx.gcp import pubsub
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import claims, completion
+from omtx.gcp.firestore import jobs as job_store
 from omtx.usecases.aggregate import Outcome, finalize_if_complete
 from omtx.usecases.submit import submit_batch
 from tests.integration.conftest import wait_for
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def final(batch_id):
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     return batch if batch and batch.status.is_final else None
 
 
@@ -43,7 +45,7 @@ def test_duplicate_and_reordered_job_done_count_once(settings, subscribe):
     pubsub.publish(settings.topic_job_done, events)
 
     done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
-    counts = store.get_counts(batch.batch_id, batch.total)
+    counts = batch_store.get_counts(batch.batch_id, batch.total)
     assert (counts.succeeded, counts.failed) == (32, 8)
     assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
 
@@ -53,9 +55,9 @@ def test_duplicate_and_reordered_job_done_count_once(settings, subscribe):
     messages = [m for m in batch_done.drain(3.0) if m.attributes["batch_id"] == batch.batch_id]
     assert len(messages) == 1
     assert json.loads(messages[0].data)["failed"] == 8
-    counts = store.get_counts(batch.batch_id, batch.total)
+    counts = batch_store.get_counts(batch.batch_id, batch.total)
     assert (counts.succeeded, counts.failed) == (32, 8)
-    stored = list(store.iter_jobs(batch.batch_id))
+    stored = list(job_store.iter_jobs(batch.batch_id))
     assert sum(j.status == JobStatus.FAILED for j in stored) == 8
     assert all(j.error != "late" for j in stored)
 
@@ -65,7 +67,7 @@ def test_redelivered_submitted_never_starts_a_job_twice(settings, subscribe):
     # No result cache: every job must really start (once), not be answered from earlier tests.
     request = BatchRequest.model_validate(batch_request(16, cache=False))
     outcome = submit_batch(request, tenant="default")
-    jobs = list(store.iter_jobs(outcome.batch_id))
+    jobs = list(job_store.iter_jobs(outcome.batch_id))
     # Redeliver every chunk three more times, while the first deliveries are being handled.
     chunks = [
         JobsSubmitted(batch_id=outcome.batch_id, chunk=n, job_ids=[j.job_id for j in jobs[s : s + 8]])
@@ -74,7 +76,7 @@ def test_redelivered_submitted_never_starts_a_job_twice(settings, subscribe):
     pubsub.publish(settings.topic_submitted, chunks * 3)
 
     wait_for(lambda: final(outcome.batch_id), timeout_s=90)
-    stored = list(store.iter_jobs(outcome.batch_id))
+    stored = list(job_store.iter_jobs(outcome.batch_id))
     assert all(j.attempts == 1 and j.status == JobStatus.SUCCEEDED for j in stored)
     started = [
         j
@@ -91,7 +93,7 @@ def test_racing_finalisers_finalise_once(settings, subscribe):
     # Complete the jobs directly (no trigger-relevant difference) and race 16 finalisers against
     # the trigger the last completion fires.
     for job in jobs:
-        assert store.complete_job(JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded"))
+        assert completion.complete_job(JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded"))
     with ThreadPoolExecutor(16) as pool:
         outcomes = list(pool.map(lambda _: finalize_if_complete(batch.batch_id), range(16)))
     assert outcomes.count(Outcome.FINALIZED) <= 1
@@ -103,9 +105,9 @@ def test_racing_finalisers_finalise_once(settings, subscribe):
 
 def test_incomplete_batches_are_not_finalised(settings):
     batch, jobs = seed_batch(3)
-    store.complete_job(JobDone(batch_id=batch.batch_id, job_id=jobs[0].job_id, status="succeeded"))
+    completion.complete_job(JobDone(batch_id=batch.batch_id, job_id=jobs[0].job_id, status="succeeded"))
     assert finalize_if_complete(batch.batch_id) == Outcome.INCOMPLETE
-    assert store.get_batch(batch.batch_id).status == BatchStatus.QUEUED
+    assert batch_store.get_batch(batch.batch_id).status == BatchStatus.QUEUED
 
 
 def test_poison_messages_are_acknowledged_and_recorded(settings, subscribe):
@@ -130,9 +132,9 @@ def test_poison_messages_are_acknowledged_and_recorded(settings, subscribe):
 def test_claim_token_reports_count_once_and_late_attempts_still_count_once(settings, subscribe):
     batch_done = subscribe(settings.topic_batch_done)
     batch, jobs = seed_batch(10, shards=2)
-    claimed = store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", 60)
+    claimed = claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", 60)
     assert len(claimed) == 10 and all(j.claim_token for j in claimed)
-    assert store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", 60) == []
+    assert claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", 60) == []
 
     def report(job, token):
         return JobDone(
@@ -149,5 +151,5 @@ def test_claim_token_reports_count_once_and_late_attempts_still_count_once(setti
     wait_for(lambda: final(batch.batch_id), timeout_s=30)
     pubsub.publish(settings.topic_job_done, [report(claimed[0], claimed[0].claim_token)] * 2)
     assert len([m for m in batch_done.drain(2.0) if m.attributes["batch_id"] == batch.batch_id]) == 1
-    counts = store.get_counts(batch.batch_id, 10)
+    counts = batch_store.get_counts(batch.batch_id, 10)
     assert (counts.succeeded, counts.failed) == (10, 0)

@@ -130,11 +130,11 @@ def test_openapi_document_is_served(finished):
 
 def test_fast_document_decoding_matches_the_client(finished):
     from omtx.domain import Job
-    from omtx.gcp import firestore_store as store
     from omtx.gcp.clients import firestore_client
+    from omtx.gcp.firestore import jobs as job_store
 
     _, batch = finished
     query = firestore_client().collection("batches").document(batch["batch_id"]).collection("jobs").order_by("index")
     expected = [Job.model_validate(snap.to_dict()) for snap in query.stream()]
-    assert list(store.iter_jobs(batch["batch_id"])) == expected
+    assert list(job_store.iter_jobs(batch["batch_id"])) == expected
     assert expected[0].finished_at is not None and expected[0].metrics["qed"] > 0

@@ -5,7 +5,9 @@ import pytest
 
 from omtx.domain import BatchStatus, JobStatus
 from omtx.events import JobDone
-from omtx.gcp import firestore_store as store
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import claims, completion, finalization
+from omtx.gcp.firestore import jobs as job_store
 from omtx.usecases.reconcile import reconcile_once
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import seed_batch
@@ -14,19 +16,19 @@ pytestmark = pytest.mark.integration
 
 
 def final(batch_id):
-    batch = store.get_batch(batch_id)
+    batch = batch_store.get_batch(batch_id)
     return batch if batch and batch.status.is_final else None
 
 
 def test_lost_calls_are_redispatched_and_the_batch_finishes(settings):
     batch, jobs = seed_batch(4)
     # Claimed by an executor call that never reports (a crashed worker), deadline already passed.
-    store.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "lost-call", -1)
+    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "lost-call", -1)
     report = reconcile_once()
     assert report.redispatched >= 4
     done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
     assert done.status == BatchStatus.COMPLETED
-    stored = list(store.iter_jobs(batch.batch_id))
+    stored = list(job_store.iter_jobs(batch.batch_id))
     assert all(j.attempts == 2 and j.status == JobStatus.SUCCEEDED for j in stored)
 
 
@@ -36,27 +38,27 @@ def test_jobs_fail_with_the_reason_after_the_last_attempt(settings, monkeypatch)
 
     get_settings.cache_clear()
     batch, jobs = seed_batch(3)
-    store.claim_jobs(batch.batch_id, [j.job_id for j in jobs[:2]], "local", "lost-call", -1)
-    store.complete_job(JobDone(batch_id=batch.batch_id, job_id=jobs[2].job_id, status="succeeded"))
+    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs[:2]], "local", "lost-call", -1)
+    completion.complete_job(JobDone(batch_id=batch.batch_id, job_id=jobs[2].job_id, status="succeeded"))
     report = reconcile_once()
     assert report.failed >= 2
     done = wait_for(lambda: final(batch.batch_id), timeout_s=30)
     assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
-    failed = [j for j in store.iter_jobs(batch.batch_id) if j.status == JobStatus.FAILED]
+    failed = [j for j in job_store.iter_jobs(batch.batch_id) if j.status == JobStatus.FAILED]
     assert len(failed) == 2 and all("gave up after 1 attempts" in j.error for j in failed)
     assert reconcile_once().failed == 0  # nothing left to do, nothing counted twice
-    assert store.get_counts(batch.batch_id, 3).done == 3
+    assert batch_store.get_counts(batch.batch_id, 3).done == 3
 
 
 def test_a_batch_whose_finaliser_died_is_finalised(settings, subscribe):
     batch_done = subscribe(settings.topic_batch_done)
     batch, jobs = seed_batch(2)
     # The finaliser claimed and died: its lease is expired and nothing else will fire.
-    token = store.claim_finalization(batch.batch_id, "dead-finaliser", lease_s=5)
+    token = finalization.claim_finalization(batch.batch_id, "dead-finaliser", lease_s=5)
     assert token is not None
-    store.release_finalization(batch.batch_id, token)
+    finalization.release_finalization(batch.batch_id, token)
     for job in jobs:
-        store.complete_job(JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded"))
+        completion.complete_job(JobDone(batch_id=batch.batch_id, job_id=job.job_id, status="succeeded"))
     wait_for(lambda: final(batch.batch_id) or reconcile_once().batches_finalized, timeout_s=30)
     assert final(batch.batch_id).status == BatchStatus.COMPLETED
     assert len([m for m in batch_done.drain() if m.attributes["batch_id"] == batch.batch_id]) == 1
@@ -75,11 +77,11 @@ def test_queued_jobs_whose_message_was_lost_are_dispatched(settings, monkeypatch
 
 def test_a_finaliser_that_outlived_its_lease_cannot_undo_the_new_owner(settings):
     batch, _ = seed_batch(1)
-    old = store.claim_finalization(batch.batch_id, "slow-finaliser", lease_s=5)
-    store.release_finalization(batch.batch_id, old)  # its lease expires
-    new = store.claim_finalization(batch.batch_id, "new-finaliser", lease_s=300)
+    old = finalization.claim_finalization(batch.batch_id, "slow-finaliser", lease_s=5)
+    finalization.release_finalization(batch.batch_id, old)  # its lease expires
+    new = finalization.claim_finalization(batch.batch_id, "new-finaliser", lease_s=300)
     assert old and new and new != old
-    store.release_finalization(batch.batch_id, old)  # the slow one fails late: must not expire the new lease
-    assert store.claim_finalization(batch.batch_id, "third", lease_s=300) is None
-    store.finish_finalization(batch.batch_id, new)
-    assert store.finalization_done(batch.batch_id)
+    finalization.release_finalization(batch.batch_id, old)  # the slow one fails late: must not expire the new lease
+    assert finalization.claim_finalization(batch.batch_id, "third", lease_s=300) is None
+    finalization.finish_finalization(batch.batch_id, new)
+    assert finalization.finalization_done(batch.batch_id)

@@ -6,8 +6,9 @@ import json
 import pytest
 import requests
 
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import CDK2_FRAGMENT
 
@@ -23,8 +24,8 @@ def run_batch(settings, smiles: list[str], **overrides) -> list:
     response = requests.post(f"{settings.api_base_url}/v1/batches", json=request, timeout=60)
     assert response.status_code == 202, response.text
     batch_id = response.json()["batch_id"]
-    wait_for(lambda: store.get_batch(batch_id).status == "completed", timeout_s=60)
-    return list(store.iter_jobs(batch_id))
+    wait_for(lambda: batch_store.get_batch(batch_id).status == "completed", timeout_s=60)
+    return list(job_store.iter_jobs(batch_id))
 
 
 def test_a_repeated_prediction_is_answered_from_the_cache(settings):
@@ -60,8 +61,8 @@ def test_another_tenants_result_is_reused_without_naming_it(settings):
         {"protein": {"sequence": CDK2_FRAGMENT}, "params": {"seed": 7}, "ligands": [{"smiles": "CCCCCCCCCCCC(=O)OC"}]}
     )
     batch_id = submit_batch(request, "acme").batch_id
-    wait_for(lambda: store.get_batch(batch_id).status == "completed", timeout_s=60)
-    [hit] = store.iter_jobs(batch_id)
+    wait_for(lambda: batch_store.get_batch(batch_id).status == "completed", timeout_s=60)
+    [hit] = job_store.iter_jobs(batch_id)
     assert hit.cached_from == "(another tenant)" and hit.metrics == source.metrics
     # every file is this job's own copy: nothing points into the other tenant's batch
     assert all(f"/batches/{batch_id}/jobs/{hit.job_id}/" in uri for uri in hit.files.values())

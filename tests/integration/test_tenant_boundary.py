@@ -10,8 +10,10 @@ import pytest
 from omtx import structures
 from omtx.cli.demo_data import docking_request
 from omtx.domain import Batch, Job, ProteinIn
-from omtx.gcp import firestore_store as store
 from omtx.gcp import storage
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import finalization
+from omtx.gcp.firestore import jobs as job_store
 from omtx.ids import job_id, new_batch_id
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import batch_request
@@ -66,7 +68,7 @@ def seeded_job_with_complex(settings, tenant: str, text: str) -> str:
         shard_count=1,
         input_uri=f"gs://{settings.inputs_bucket}/batches/{batch_id}/input.json",
     )
-    store.create_batch(batch, [job])
+    batch_store.create_batch(batch, [job])
     return uri
 
 
@@ -90,10 +92,10 @@ def test_a_tenant_uses_its_own_structures_and_no_one_elses(keyed, tenant_names, 
     created = keyed.post("/v1/batches", json=batch_request(2, cache=False), headers=bearer(a))
     assert created.status_code == 202, created.get_json()
     b = created.get_json()["batch_id"]
-    wait_for(lambda: store.finalization_done(b), timeout_s=90)
-    finished = store.get_batch(b)
+    wait_for(lambda: finalization.finalization_done(b), timeout_s=90)
+    finished = batch_store.get_batch(b)
     a_objects = [mine, complex_uri, finished.input_uri, *finished.results.values()]
-    a_objects += [uri for job in store.iter_jobs(b) for uri in [job.result_uri, *job.files.values()] if uri]
+    a_objects += [uri for job in job_store.iter_jobs(b) for uri in [job.result_uri, *job.files.values()] if uri]
 
     # A may dock into its upload and into its own job's complex (a copy lands in its folder).
     assert vina_dry_run(keyed, a, mine).status_code == 200
@@ -103,7 +105,7 @@ def test_a_tenant_uses_its_own_structures_and_no_one_elses(keyed, tenant_names, 
     docking["protein"]["structure"] = complex_uri
     submitted = keyed.post("/v1/batches", json=docking, headers=bearer(a))
     assert submitted.status_code == 202, submitted.get_json()
-    kept = store.get_batch(submitted.get_json()["batch_id"]).protein.structure
+    kept = batch_store.get_batch(submitted.get_json()["batch_id"]).protein.structure
     assert structures.parse_stored(kept, settings.inputs_bucket).tenant == acme
 
     # B gets one answer for each of A's objects, in each field that takes a structure.

@@ -10,7 +10,7 @@ import secrets
 import pytest
 import requests
 
-from omtx.gcp import firestore_store as store
+from omtx.gcp.firestore import batches as batch_store
 from omtx.logs import TRACE
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import batch_request
@@ -40,8 +40,8 @@ def test_one_trace_id_in_the_logs_of_every_service(settings, stack):
     )
     assert response.status_code == 202, response.text
     batch_id = response.json()["batch_id"]
-    wait_for(lambda: store.get_batch(batch_id).status.is_final, timeout_s=90)
-    assert store.get_batch(batch_id).traceparent.split("-")[1] == trace_id
+    wait_for(lambda: batch_store.get_batch(batch_id).status.is_final, timeout_s=90)
+    assert batch_store.get_batch(batch_id).traceparent.split("-")[1] == trace_id
     wait_for(lambda: all(lines_of(stack, s, trace_id) for s in SERVICES), timeout_s=30)
     for service in SERVICES:
         for entry in lines_of(stack, service, trace_id):

@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from omtx.gcp import firestore_store as store
-from omtx.gcp import webhook_store
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import webhooks as webhook_store
+from omtx.webhook_models import DeliveryState
 from omtx.webhooks.keys import secret_for
-from omtx.webhooks.models import DeliveryState
 from omtx.webhooks.signing import HEADER, verify_signature
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import batch_request
@@ -101,7 +101,7 @@ def test_milestones_and_completion_arrive_signed_and_logged(settings, receiver):
     done = events[f"{batch_id}/batch-done"]
     assert done["type"] == "batch.done" and done["data"]["status"] == "completed"
     assert done["data"]["succeeded"] + done["data"]["failed"] == 12 and "csv" in done["data"]["results"]
-    assert store.get_batch(batch_id).status.is_final
+    assert batch_store.get_batch(batch_id).status.is_final
     for delivery in log:
         assert delivery.state == DeliveryState.DELIVERED and delivery.url == r.url
         assert [(a.number, a.status_code) for a in delivery.attempts] == [(1, 200)]
@@ -135,7 +135,7 @@ def free_port() -> int:
 
 def test_a_dead_receiver_does_not_hold_up_the_batch(settings):
     batch_id = submit(settings, 4, f"http://127.0.0.1:{free_port()}/nobody-listens")
-    wait_for(lambda: store.get_batch(batch_id).status.is_final, timeout_s=90)
+    wait_for(lambda: batch_store.get_batch(batch_id).status.is_final, timeout_s=90)
 
     def completion_attempted():
         log = {d.delivery_id: d for d in webhook_store.list_deliveries(batch_id)}

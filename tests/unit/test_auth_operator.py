@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from omtx.api.access import require_operator
 from omtx.gcp.dlq_counts import monitoring_counts
-from omtx.tenancy.access import require_operator
 from omtx.tenancy.errors import Forbidden
 from omtx.tenancy.keys import Principal, Tier
 

@@ -17,9 +17,9 @@ from cryptography.x509.oid import NameOID
 from functions_framework import create_app
 from google.auth import crypt, jwt
 
+from omtx.api.access import check_push_claims
 from omtx.errors import TransientError
 from omtx.gcp import oidc
-from omtx.tenancy.access import check_push_claims
 from omtx.tenancy.errors import Forbidden, Unauthenticated
 
 SOURCE = Path(__file__).resolve().parents[2] / "services" / "submit" / "main.py"

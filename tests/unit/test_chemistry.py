@@ -77,7 +77,7 @@ def test_a_dropped_fragment_that_is_not_a_salt_refuses_the_row():
 
 
 def test_elements_a_model_cannot_handle_are_refused():
-    from omtx.predictors.base import Limits
+    from omtx.domain import Limits
 
     valid, errors = validate_ligands(
         [LigandIn(smiles="OB(O)c1ccccc1"), LigandIn(smiles="CCO")], Limits(allowed_elements=frozenset("CHNO"))

@@ -1,8 +1,8 @@
 import pytest
 
-from omtx.domain import BatchRequest
+from omtx.domain import BatchRequest, Limits
 from omtx.errors import InputError
-from omtx.predictors.base import CostModel, Limits
+from omtx.predictors.base import CostModel
 from omtx.predictors.registry import get_model
 from omtx.usecases.submit import estimate, fingerprint, validate
 

@@ -15,9 +15,9 @@ from omtx.domain import Batch, BatchStatus, Counts, ProteinIn, utcnow
 from omtx.errors import PermanentError
 from omtx.events import BatchDone, WebhookDue
 from omtx.settings import get_settings
+from omtx.webhook_models import DeliveryState, WebhookDelivery
 from omtx.webhooks import deliver as webhooks
 from omtx.webhooks.keys import LOCAL_SIGNING_KEY
-from omtx.webhooks.models import DeliveryState, WebhookDelivery
 from omtx.webhooks.signing import batch_secret, verify_signature
 
 
@@ -95,7 +95,7 @@ class Receiver:
 def fake_log(monkeypatch):
     log = FakeLog()
     for name in ("ensure", "get", "update", "append_attempt", "due"):
-        monkeypatch.setattr(f"omtx.gcp.webhook_store.{name}", getattr(log, name))
+        monkeypatch.setattr(f"omtx.gcp.firestore.webhooks.{name}", getattr(log, name))
     return log
 
 

@@ -14,7 +14,8 @@ Importing it loads no science library: Boltz, RDKit and PyYAML are imported wher
 
 from __future__ import annotations
 
-from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, Limits, ModelSpec
+from omtx.domain import Limits
+from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, ModelSpec
 from omtx.predictors.boltz2.inputs import AFFINITY_MAX_HEAVY_ATOMS, AFFINITY_WARN_HEAVY_ATOMS
 from omtx.predictors.boltz2.params import Boltz2Params
 from omtx.predictors.boltz2.predictor import Boltz2Predictor, create, ligand_problem

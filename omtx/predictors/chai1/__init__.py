@@ -15,7 +15,8 @@ where they are used."""
 
 from __future__ import annotations
 
-from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, Limits, ModelSpec
+from omtx.domain import Limits
+from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, ModelSpec
 from omtx.predictors.chai1.inputs import MAX_TOKENS
 from omtx.predictors.chai1.params import Chai1Params
 from omtx.predictors.chai1.predictor import Chai1Predictor, create, ligand_problem

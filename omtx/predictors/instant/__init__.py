@@ -7,7 +7,8 @@ is what a job may ask for and `predictor` answers, with its factory `create`."""
 
 from __future__ import annotations
 
-from omtx.predictors.base import CostModel, Limits, ModelSpec
+from omtx.domain import Limits
+from omtx.predictors.base import CostModel, ModelSpec
 from omtx.predictors.instant.params import InstantParams
 from omtx.predictors.instant.predictor import Instant, create
 

@@ -7,7 +7,8 @@ loads RDKit, which every image that imports the registry installs."""
 
 from __future__ import annotations
 
-from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, Limits, ModelSpec
+from omtx.domain import Limits
+from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, ModelSpec
 from omtx.predictors.rdkit_props.params import RdkitPropsParams
 from omtx.predictors.rdkit_props.predictor import RdkitProps, create, lipinski_violations
 

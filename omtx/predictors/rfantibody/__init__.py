@@ -24,7 +24,8 @@ Importing it loads only the standard library and pydantic: the tools run as subp
 
 from __future__ import annotations
 
-from omtx.predictors.base import CostModel, Limits, ModelSpec
+from omtx.domain import Limits
+from omtx.predictors.base import CostModel, ModelSpec
 from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.predictors.rfantibody.predictor import RFAntibody, StepRun, check_structure, create, subprocess_runner

@@ -9,7 +9,8 @@ Importing it loads no science library: Vina, meeko and gemmi are imported where 
 from __future__ import annotations
 
 from omtx.docking.ligand import VINA_ELEMENTS
-from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, Limits, ModelSpec
+from omtx.domain import Limits
+from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, ModelSpec
 from omtx.predictors.vina.params import VinaParams
 from omtx.predictors.vina.predictor import VinaDocking, check_structure, create
 

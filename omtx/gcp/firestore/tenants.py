@@ -1,9 +1,13 @@
-"""API keys, rate-limit windows and tenant budgets in Firestore.
+"""API keys, rate-limit windows and tenant budgets: api_keys/{key id}, rate_windows/{key id}-{window}
+and tenants/{tenant}.
 
-Layout: api_keys/{key id} (hash, tenant, tier; never the key), rate_windows/{key id}-{window}
-(a request counter per key and minute, with an `expire_at` for a TTL policy) and
-tenants/{tenant} (GPU-second budget and what was spent). No read-modify-write transaction:
-counters are Increments, the budget is a precondition-guarded update retried on contention.
+A key record holds the key's hash, tenant and tier, never the key; it is created once and only
+ever gains a `revoked_at` (the first revocation's time stays). A rate window is a request counter
+per key and minute, changed by Increment only (with an `expire_at` for a TTL policy), so
+concurrent requests each see a distinct count. A tenant's spend changes only by an update
+conditional on the version it was read at, so concurrent submissions can never spend past the
+budget together; a refund gives back by Increment what a charge took. No read-modify-write
+transaction anywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from omtx import metrics
 from omtx.domain import utcnow
 from omtx.errors import TransientError
 from omtx.gcp.clients import firestore_client
+from omtx.gcp.firestore.common import update_if_unchanged
 from omtx.tenancy.errors import BudgetExceeded
 from omtx.tenancy.keys import Tier
 from omtx.tenancy.limits import over_budget
@@ -142,13 +147,9 @@ def charge(tenant: str, gpu_s: float) -> TenantBudget:
                 f"{budget.budget_gpu_s:.0f} left (spent {budget.spent_gpu_s:.0f})"
             )
         spent = budget.spent_gpu_s + gpu_s
-        option = firestore_client().write_option(last_update_time=snap.update_time)
-        try:
-            ref.update({"spent_gpu_s": spent, "charged_at": utcnow()}, option=option)
-        except gexc.FailedPrecondition:
+        if update_if_unchanged(ref, {"spent_gpu_s": spent, "charged_at": utcnow()}, snap.update_time) is None:
             time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 5)))  # jitter breaks the convoy
             continue
-        metrics.count("firestore.writes")
         return budget.model_copy(update={"spent_gpu_s": spent})
     raise TransientError(f"the budget of tenant {tenant} is contended; retry")
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from omtx.gcp import oidc
-from omtx.gcp import tenants_store as tenants
+from omtx.gcp.firestore import tenants
 from omtx.settings import get_settings
 from omtx.tenancy import keys, limits
 from omtx.tenancy.errors import Forbidden, RateLimited, Unauthenticated

@@ -1,6 +1,12 @@
-"""Webhook delivery log in Firestore: batches/{batch}/webhooks/{delivery_id}, a few documents per
-batch (six milestones and the completion), each written by one attempt at a time: an attempt
-claims it with an update-time precondition, so duplicate messages never send concurrently."""
+"""The webhook delivery log: batches/{batch}/webhooks/{delivery_id}, a few documents per batch
+(six milestones and the completion).
+
+A delivery is created once per event (create-only: the first writer's copy is what is sent) and
+is then written by one attempt at a time: an attempt claims it with an update-time precondition
+(`update` with the token it read), so duplicate messages never send concurrently, and records its
+result under the token its claim left. An attempt whose claim was taken over meanwhile still
+appends itself (ArrayUnion), so the log never loses one.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from google.api_core import exceptions as gexc
-from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 
 from omtx import metrics
 from omtx.gcp.clients import firestore_client
-from omtx.webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery
+from omtx.gcp.firestore.common import batch_ref, token_of, update_if_unchanged
+from omtx.webhook_models import DeliveryState, WebhookAttempt, WebhookDelivery
 
 
 def _ref(batch_id: str, delivery_id: str) -> firestore.DocumentReference:
-    return firestore_client().collection("batches").document(batch_id).collection("webhooks").document(delivery_id)
-
-
-def _token(snap_or_result: Any) -> str:
-    return str(snap_or_result.update_time.rfc3339())
+    return batch_ref(batch_id).collection("webhooks").document(delivery_id)
 
 
 def ensure(batch_id: str, delivery: WebhookDelivery) -> WebhookDelivery:
@@ -44,19 +46,14 @@ def get(batch_id: str, delivery_id: str) -> tuple[WebhookDelivery, str] | None:
     metrics.count("firestore.reads")
     if not snap.exists:
         return None
-    return WebhookDelivery.model_validate(snap.to_dict()), _token(snap)
+    return WebhookDelivery.model_validate(snap.to_dict()), token_of(snap.update_time)
 
 
 def update(batch_id: str, delivery_id: str, changes: Mapping[str, Any], token: str) -> str | None:
     """Apply `changes` unless the delivery changed since `token`; returns the new token, or None
     when someone else changed it first."""
-    option = firestore_client().write_option(last_update_time=DatetimeWithNanoseconds.from_rfc3339(token))
-    try:
-        result = _ref(batch_id, delivery_id).update(dict(changes), option=option)
-    except gexc.FailedPrecondition:
-        return None
-    metrics.count("firestore.writes")
-    return _token(result)
+    result = update_if_unchanged(_ref(batch_id, delivery_id), dict(changes), token)
+    return None if result is None else token_of(result.update_time)
 
 
 def append_attempt(batch_id: str, delivery_id: str, attempt: WebhookAttempt) -> None:
@@ -67,7 +64,7 @@ def append_attempt(batch_id: str, delivery_id: str, attempt: WebhookAttempt) -> 
 
 def list_deliveries(batch_id: str) -> list[WebhookDelivery]:
     """The batch's delivery log, oldest first (for GET /v1/batches/{id})."""
-    docs = firestore_client().collection("batches").document(batch_id).collection("webhooks").stream()
+    docs = batch_ref(batch_id).collection("webhooks").stream()
     deliveries = [WebhookDelivery.model_validate(snap.to_dict()) for snap in docs]
     metrics.count("firestore.reads", max(1, len(deliveries)))
     return sorted(deliveries, key=lambda d: (d.created_at, d.delivery_id))

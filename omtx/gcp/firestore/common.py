@@ -1,0 +1,134 @@
+"""What every Firestore module shares: document references, commits that count their writes, the
+update-time precondition that stands in for transactions, and a fast query decoder.
+
+Update times are the concurrency tokens throughout: a writer that read a document at update time
+T writes it only if it is still at T, so of two writers that read the same version one wins and
+the other learns it lost (None, or FailedPrecondition) instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.cloud import firestore
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import BaseModel
+
+from omtx import metrics
+from omtx.envelopes import value_of
+from omtx.gcp.clients import firestore_client
+
+WRITE_BATCH_LIMIT = 500  # portable limit; the emulator accepts more but production does not
+IN_QUERY_LIMIT = 30  # values in one `in` filter
+TRANSIENT = (gexc.Aborted, gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError)
+
+Write = tuple[str, firestore.DocumentReference, dict[str, Any]]  # ("create" | "set" | …, ref, data)
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that names nothing in this listing."""
+
+
+def as_document(model: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
+    data = model.model_dump(exclude=exclude)
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in data.items()}
+
+
+def fields_of(snap: firestore.DocumentSnapshot) -> dict[str, Any]:
+    """The snapshot's fields without the deep copy `to_dict()` makes: they are validated into a
+    model straight away, and the copy was a quarter of a results page's CPU time."""
+    return snap._data or {}
+
+
+def batch_ref(batch_id: str) -> firestore.DocumentReference:
+    return firestore_client().collection("batches").document(batch_id)
+
+
+def job_ref(batch_id: str, job_id: str) -> firestore.DocumentReference:
+    return batch_ref(batch_id).collection("jobs").document(job_id)
+
+
+def shard_ref(batch_id: str, shard: int) -> firestore.DocumentReference:
+    return batch_ref(batch_id).collection("shards").document(f"{shard:04d}")
+
+
+def claim_ref(batch_id: str) -> firestore.DocumentReference:
+    """The batch's finalisation claim: taken by the aggregator and by cancel, deleted by a retry."""
+    return batch_ref(batch_id).collection("claims").document("finalize")
+
+
+def commit_in_chunks(ops: Iterator[Write]) -> None:
+    client = firestore_client()
+    batch = client.batch()
+    pending = 0
+    for kind, ref, data in ops:
+        getattr(batch, kind)(ref, data)
+        pending += 1
+        if pending == WRITE_BATCH_LIMIT:
+            commit(batch, pending)
+            batch, pending = client.batch(), 0
+    if pending:
+        commit(batch, pending)
+
+
+def commit(batch: firestore.WriteBatch, writes: int) -> list[Any]:
+    results: list[Any] = batch.commit()
+    metrics.count("firestore.writes", writes)
+    return results
+
+
+def unchanged_since(seen: Any) -> Any:
+    """The write option that fails a write (FailedPrecondition) unless the document is still at
+    `seen`: its update time, or a token of it (`token_of`)."""
+    if isinstance(seen, str):
+        seen = DatetimeWithNanoseconds.from_rfc3339(seen)
+    return firestore_client().write_option(last_update_time=seen)
+
+
+def update_if_unchanged(ref: firestore.DocumentReference, changes: dict[str, Any], seen: Any) -> Any:
+    """Update unless the document changed since it was read at `seen` (its update time, or a
+    claim token). Returns the write result, or None when someone else got there first."""
+    try:
+        result = ref.update(changes, option=unchanged_since(seen))
+    except gexc.FailedPrecondition:
+        return None
+    metrics.count("firestore.writes")
+    return result
+
+
+def token_of(update_time: Any) -> str:
+    """A document's update time, exactly (nanoseconds), as text that survives JSON. Query
+    snapshots carry a protobuf Timestamp, lookups and commits a DatetimeWithNanoseconds."""
+    if isinstance(update_time, Timestamp):
+        update_time = DatetimeWithNanoseconds.from_timestamp_pb(update_time)
+    return str(update_time.rfc3339())
+
+
+def stream_fields(query: Any) -> Iterator[dict[str, Any]]:
+    """A query's documents as plain dicts, decoded from the raw protobufs: 2.6× faster than
+    `query.stream()` (10,000 job documents: 2.25 s against 5.87 s, measured on the emulator),
+    which wraps every value in proto-plus objects first. Finalisation reads every job of a
+    batch, so this is its hot path. It uses the client's own request builders; if a client
+    release moves them, it falls back to the public stream."""
+    client = firestore_client()
+    try:
+        parent, _ = query._parent._parent_info()
+        request = {"parent": parent, "structured_query": query._to_protobuf()}
+        responses = client._firestore_api.run_query(request=request, metadata=client._rpc_metadata)
+    except AttributeError:  # pragma: no cover - depends on the client release
+        yield from (fields_of(snap) for snap in query.stream())
+        return
+    for response in responses:
+        pb = type(response).pb(response)
+        if pb.HasField("document"):
+            yield {key: value_of(value) for key, value in pb.document.fields.items()}
+
+
+def count_of(query: Any) -> int:
+    """How many documents match, by an aggregation query (billed as one read per 1,000)."""
+    rows: Any = query.count(alias="n").get()
+    return sum(int(r.value) for row in rows for r in row)
