@@ -5,7 +5,9 @@ the validation path, is held to the same policy."""
 import pytest
 import requests
 
-from omtx.gcp import firestore_store as store
+from omtx.domain import utcnow
+from omtx.gcp.firestore import batches as batch_store
+from omtx.gcp.firestore import jobs as job_store
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import CDK2_FRAGMENT
 from tests.integration.test_front_door import drop, result_of
@@ -42,7 +44,7 @@ def post(settings, body):
 
 
 def test_one_422_names_every_bad_row_whatever_layer_found_it(settings):
-    before = len(store.list_batches("default", limit=1000)[0])
+    before = len(batch_store.list_batches("default", limit=1000)[0])
     response = post(settings, request_body())
     assert response.status_code == 422
     body = response.json()
@@ -54,7 +56,7 @@ def test_one_422_names_every_bad_row_whatever_layer_found_it(settings):
     assert messages["full-width"].startswith("SMILES is ASCII only: character 3 is U+FF08")
     assert messages["salt-only"].startswith("no organic component")
     assert messages["radical"].startswith("a radical") and messages["reaction"].startswith("a reaction SMILES")
-    assert len(store.list_batches("default", limit=1000)[0]) == before  # nothing created
+    assert len(batch_store.list_batches("default", limit=1000)[0]) == before  # nothing created
 
 
 def test_skip_runs_exactly_the_good_rows_and_lists_every_bad_one(settings):
@@ -64,16 +66,16 @@ def test_skip_runs_exactly_the_good_rows_and_lists_every_bad_one(settings):
     assert (accepted["accepted"], accepted["rejected"]) == (len(GOOD), len(BAD))
     assert [d["loc"][1] for d in accepted["rejected_rows"]] == BAD_ROWS
     batch_id = accepted["batch_id"]
-    done = wait_for(lambda: (b := store.get_batch(batch_id)) and b.status.is_final and b, timeout_s=90)
+    done = wait_for(lambda: (b := batch_store.get_batch(batch_id)) and b.status.is_final and b, timeout_s=90)
     assert done.status == "completed" and (done.total, done.succeeded, done.rejected) == (3, 3, len(BAD))
-    jobs, _ = store.query_jobs(batch_id, limit=100)
+    jobs, _ = job_store.query_jobs(batch_id, limit=100)
     assert sorted(j.ligand_name for j in jobs) == sorted(name for name, _ in GOOD)
 
 
 def test_a_csv_drop_is_held_to_the_same_policy(settings):
     rows = "".join(f'{name},"{smiles}"\n' for name, smiles in ROWS)  # quoted: [C,N] has a comma
     csv_text = f"# protein: {CDK2_FRAGMENT}\n# on_invalid: skip\nname,smiles\n{rows}"
-    name = f"policy-{store.utcnow().timestamp():.0f}.csv"
+    name = f"policy-{utcnow().timestamp():.0f}.csv"
     _, generation = drop(settings, name, csv_text.encode())
     result = result_of(settings, name, generation)
     # the empty cell is the chemistry's "empty SMILES"; every other row as in the API
@@ -81,5 +83,5 @@ def test_a_csv_drop_is_held_to_the_same_policy(settings):
     assert [e["loc"][1] for e in result["errors"]] == BAD_ROWS
     assert [e["line"] for e in result["errors"]] == [i + 4 for i in BAD_ROWS]  # 3 lines above the first row
     batch_id = result["batch_id"]
-    done = wait_for(lambda: (b := store.get_batch(batch_id)) and b.status.is_final and b, timeout_s=90)
+    done = wait_for(lambda: (b := batch_store.get_batch(batch_id)) and b.status.is_final and b, timeout_s=90)
     assert (done.total, done.succeeded) == (3, 3)
