@@ -1,0 +1,1 @@
+"""Front-end assets served by the API (the console, report viewers), vendored from pinned npm packages."""
