@@ -52,7 +52,7 @@ def test_tab_separated_without_names():
         (f"# protein: {SEQ}\nname,formula\nx,C2H6O\n".encode(), "no SMILES column"),
         (f"# protein: {SEQ}\n# params: {{seed\nsmiles\nCCO\n".encode(), "not valid JSON"),
         (f"smiles,sequence\nCCO,{SEQ}\nCCN,{SEQ}AAA\n".encode(), "2 different sequences"),
-        ("# protein: ACDEFGHIK\nsmiles\nCCO\n".encode("latin-1") + b"\xe9\n", "not UTF-8"),
+        ("# protein: ACDEFGHIK\nsmiles\nCCO\n".encode("latin-1") + b"\x81\n", "neither UTF-8 nor Windows-1252"),
         (f"# protein: {SEQ}\n# model: x\n# on_invalid: maybe\nsmiles\nCCO\n".encode(), "on_invalid"),
     ],
 )
@@ -61,8 +61,9 @@ def test_files_that_cannot_be_batches_say_why(data, message):
         parse(data)
 
 
-def test_result_file_sits_beside_the_drop():
-    assert result_name("drops/screen.csv") == "drops/screen.result.json"
+def test_result_file_sits_beside_the_drop_named_after_the_whole_file():
+    assert result_name("drops/screen.csv") == "drops/screen.csv.result.json"
+    assert result_name("drops/lib.smi") != result_name("drops/lib.sdf")
     assert result_name("drops/team.a/screen") == "drops/team.a/screen.result.json"
 
 
