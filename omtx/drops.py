@@ -87,9 +87,7 @@ def parse(
     """The batch a library file describes (with `request`, the request beside it), or DropError
     saying why the file cannot be one."""
     try:
-        library = parse_library(
-            data, filename, name_field=request.name_field if request else None, max_rows=max_rows
-        )
+        library = parse_library(data, filename, name_field=request.name_field if request else None, max_rows=max_rows)
     except LibraryError as exc:
         raise DropError(str(exc)) from None
     return assemble(library, request, request_name)
@@ -112,11 +110,10 @@ def assemble(library: Library, request: LibraryRequest | None, request_name: str
         # As in the API: a bad row is the row's problem (skippable, named with its line), not the file's
         return ParsedDrop(BatchRequest.model_validate(values, context={SKIPPABLE_ROWS: True}), library)
     except ValidationError as exc:
-        details = [
-            {"loc": list(e["loc"]), "msg": f"{_place(e['loc'], library, request_name)}: {e['msg']}", "input": None}
-            for e in exc.errors()[:20]
-        ]
-        raise DropError("; ".join(d["msg"] for d in details), details) from None
+        errors = exc.errors()[:20]
+        messages = [f"{_place(e['loc'], library, request_name)}: {e['msg']}" for e in errors]
+        details = [{"loc": list(e["loc"]), "msg": m, "input": None} for e, m in zip(errors, messages, strict=True)]
+        raise DropError("; ".join(messages), details) from None
 
 
 def _file_values(library: Library) -> dict[str, Any]:

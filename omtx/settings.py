@@ -54,7 +54,10 @@ class Settings(BaseSettings):
     fanout_from: int = Field(1_000, ge=1)
     fanout_range: int = Field(1_000, ge=1)
     max_body_bytes: int = Field(64 * 2**20, ge=1024)
-    max_drop_bytes: int = Field(64 * 2**20, ge=1024)
+    max_drop_bytes: int = Field(64 * 2**20, ge=1024)  # a CSV or SMILES drop, read whole
+    # An SD file is streamed (memory holds one record and the SMILES so far): 100,000 3D records
+    # with hydrogens are about 0.5 GB.
+    max_drop_sdf_bytes: int = Field(2 * 2**30, ge=1024)
     # longer than the slowest submission (100,000 ligands), so a retry never takes over a live one
     idempotency_lease_s: int = Field(900, ge=5)
     # Production Firestore sustains about one write/s per document, so completions spread over

@@ -11,8 +11,19 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from omtx import __version__
-from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, CancelView, ErrorBody, JobView, ResultsPage, RetryView
+from omtx.api.schemas import (
+    BatchAccepted,
+    BatchPage,
+    BatchView,
+    CancelView,
+    ErrorBody,
+    JobView,
+    ModelList,
+    ResultsPage,
+    RetryView,
+)
 from omtx.domain import BatchRequest, PredictionRequest
+from omtx.drops import LibraryRequest
 from omtx.structures import StructureUpload
 from omtx.usecases.operator import OperatorStatus
 from omtx.usecases.structures import StructureStored
@@ -90,6 +101,23 @@ SUBMIT_PARAMETERS = [
         "header",
     ),
 ]
+UPLOAD = {
+    "schema": {
+        "type": "object",
+        "required": ["library"],
+        "properties": {
+            "library": {
+                "type": "string",
+                "format": "binary",
+                "description": "The library file; its name's extension says the format: .csv .tsv .txt "
+                "(a table with a SMILES column), .smi .smiles (SMILES and name a line), .sdf .sd (molfiles). "
+                "UTF-8, UTF-16 with a byte-order mark, or Windows-1252 (said in the warnings)",
+            },
+            "request": _ref(LibraryRequest),
+        },
+    },
+    "encoding": {"request": {"contentType": "application/json"}},
+}
 STREAM = {"description": "The file, streamed", "content": {"application/octet-stream": {"schema": {}}}}
 
 
@@ -99,6 +127,7 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
         (BatchRequest, "validation"),
         (PredictionRequest, "validation"),
         (StructureUpload, "validation"),
+        (LibraryRequest, "validation"),
     ]
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (m, "serialization")
@@ -113,6 +142,7 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
             RetryView,
             OperatorStatus,
             StructureStored,
+            ModelList,
         )
     ]
     _, schemas = models_json_schema(inputs + outputs, ref_template=REF)
@@ -138,8 +168,15 @@ def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "post": {
                 "operationId": "createBatch",
                 "summary": "Submit a batch: one protein, N ligands, one model",
+                "description": "JSON rows, or a library file: multipart/form-data with a `library` file part "
+                "(CSV/TSV, SMILES or SD file, the format from its file name's extension) and a `request` part "
+                "(JSON: everything but the ligands). Errors and warnings about a file's rows carry its `line` "
+                "(and an SD file's `record`).",
                 "parameters": SUBMIT_PARAMETERS,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(BatchRequest)}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(BatchRequest)}, "multipart/form-data": UPLOAD},
+                },
                 "responses": submit_responses,
             },
             "get": {
@@ -163,6 +200,13 @@ def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     "content": {"application/json": {"schema": _ref(PredictionRequest)}},
                 },
                 "responses": submit_responses,
+            }
+        },
+        "/v1/models": {
+            "get": {
+                "operationId": "listModels",
+                "summary": "The models a batch may name, with the metric results are ranked by",
+                "responses": {"200": _json_response(ModelList, "Every model of this deployment")},
             }
         },
         "/v1/structures": {

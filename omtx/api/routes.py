@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal, NamedTuple, TypeVar
 
 import flask
@@ -26,23 +27,28 @@ from omtx.api.schemas import (
     BatchView,
     CancelView,
     JobView,
+    ModelList,
+    ModelView,
     ResultsPage,
     RetryView,
     WebhookDeliveryView,
 )
 from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, PredictionRequest, utcnow
+from omtx.drops import ParsedDrop
 from omtx.errors import Conflict, InputError, NotFound, TransientError
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import jobs as job_store
 from omtx.gcp.firestore import webhooks as webhook_store
 from omtx.gcp.firestore.common import InvalidCursor
+from omtx.libraries import Library
+from omtx.predictors.registry import MODELS
 from omtx.report.html import VIEWER_SCRIPT_SOURCE
 from omtx.settings import get_settings
 from omtx.structures import StructureUpload
 from omtx.tenancy.errors import BudgetExceeded, Forbidden, RateLimited, Unauthenticated
 from omtx.tenancy.keys import Principal
-from omtx.usecases import control, drops, operator, structures
+from omtx.usecases import control, drops, libraries, operator, structures
 from omtx.usecases.reconcile import reconcile_once
 from omtx.usecases.submit import TooManyLigands, read_request, submit_batch
 from omtx.webhooks import keys as webhook_keys
@@ -56,6 +62,7 @@ URLS = Map(
         Rule("/v1/batches", endpoint="create_batch", methods=["POST"]),
         Rule("/v1/predictions", endpoint="create_prediction", methods=["POST"]),
         Rule("/v1/structures", endpoint="upload_structure", methods=["POST"]),
+        Rule("/v1/models", endpoint="list_models", methods=["GET"]),
         Rule("/pubsub/bucket-events", endpoint="bucket_event", methods=["POST"]),
         Rule("/internal/reconcile", endpoint="reconcile", methods=["POST"]),
         Rule("/v1/batches", endpoint="list_batches", methods=["GET"]),
@@ -219,13 +226,16 @@ def _flag(request: flask.Request, name: str) -> bool:
     return value in {"true", "1"}
 
 
-def _submit(request: flask.Request, caller: Principal, batch_request: BatchRequest) -> flask.Response:
+def _submit(
+    request: flask.Request, caller: Principal, batch_request: BatchRequest, library: Library | None = None
+) -> flask.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 255:
         raise QueryError(
             "bad Idempotency-Key", [{"loc": ["header", "Idempotency-Key"], "msg": "1–255 characters", "input": key}]
         )
-    outcome = submit_batch(
+    submit = submit_batch if library is None else partial(libraries.submit_library, library=library)
+    outcome = submit(
         batch_request,
         caller.tenant,
         dry_run=_flag(request, "dry_run"),
@@ -244,8 +254,28 @@ def _submit(request: flask.Request, caller: Principal, batch_request: BatchReque
 
 
 def create_batch(request: flask.Request, caller: Principal) -> flask.Response:
+    if request.mimetype == "multipart/form-data":
+        parsed = _library_upload(request)
+        return _submit(request, caller, parsed.request, parsed.library)
     # Not _body: a bad ligand row is skippable, and named beside every other one
     return _submit(request, caller, read_request(_object(request)))
+
+
+def _library_upload(request: flask.Request) -> ParsedDrop:
+    """A library file (`library` part: CSV, SMILES or SDF, by its file name) and what the batch
+    is of (`request` part: JSON, as a form field or a file). The file part is spooled to disk by
+    the form parser and streamed from there."""
+    limit = get_settings().max_body_bytes
+    if (request.content_length or 0) > limit:
+        raise TooLarge(f"the upload is larger than {limit} bytes; drop the file into the bucket instead")
+    request.max_content_length = limit  # also when no Content-Length was sent
+    request.max_form_memory_size = limit  # a `request` part may carry a receptor's PDB text
+    library = request.files.get("library")
+    if library is None or not library.filename:
+        raise BadRequest("a multipart upload carries the library as a file part named 'library' (with its file name)")
+    part = request.files.get("request")
+    raw = part.read() if part is not None else request.form.get("request", type=str)
+    return libraries.read_upload(library.stream, library.filename, raw.encode() if isinstance(raw, str) else raw)
 
 
 def create_prediction(request: flask.Request, caller: Principal) -> flask.Response:
@@ -254,6 +284,10 @@ def create_prediction(request: flask.Request, caller: Principal) -> flask.Respon
 
 def upload_structure(request: flask.Request, caller: Principal) -> flask.Response:
     return _json(structures.store_text(caller.tenant, _body(request, StructureUpload).structure), 201)
+
+
+def list_models(request: flask.Request, caller: Principal) -> flask.Response:
+    return _json(ModelList(models=[ModelView.of(spec) for spec in MODELS.values()]))
 
 
 def bucket_event(request: flask.Request) -> flask.Response:
@@ -462,6 +496,7 @@ ROUTES: dict[str, Route] = {
     "create_batch": Route(create_batch, "tenant"),
     "create_prediction": Route(create_prediction, "tenant"),
     "upload_structure": Route(upload_structure, "tenant"),
+    "list_models": Route(list_models, "tenant"),
     "bucket_event": Route(bucket_event, "pubsub"),
     "reconcile": Route(reconcile, "scheduler"),
     "list_batches": Route(list_batches, "tenant"),

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omtx.domain import Batch, Job
+from omtx.predictors.base import ModelSpec
 from omtx.usecases.control import CancelOutcome, RetryOutcome
 from omtx.usecases.submit import SubmitOutcome
 from omtx.webhook_models import WebhookAttempt
@@ -17,6 +18,8 @@ class ErrorDetail(BaseModel):
     loc: list[str | int] = Field(description="Path of the offending field, e.g. ['ligands', 3, 'smiles']")
     msg: str
     input: Any = None
+    line: int | None = Field(None, description="An uploaded or dropped library's row: its file line")
+    record: int | None = Field(None, description="An SD file's row: its record number")
 
 
 class ErrorBody(BaseModel):
@@ -74,6 +77,32 @@ class ResultsPage(BaseModel):
     results: dict[str, str] = Field(description="URIs of the aggregated result files (once the batch is final)")
     jobs: list[JobView]
     next_cursor: str | None
+
+
+class ModelView(BaseModel):
+    name: str
+    version: str
+    description: str
+    hardware: str
+    primary_metric: str = Field(description="What results are ranked by unless asked otherwise")
+    higher_is_better: bool = Field(description="The primary metric's direction")
+    needs_structure: bool = Field(description="protein.structure is required (docking)")
+
+    @classmethod
+    def of(cls, spec: ModelSpec) -> ModelView:
+        return cls(
+            name=spec.name,
+            version=spec.version,
+            description=spec.description,
+            hardware=spec.hardware,
+            primary_metric=spec.primary_metric,
+            higher_is_better=spec.higher_is_better,
+            needs_structure=spec.needs_structure,
+        )
+
+
+class ModelList(BaseModel):
+    models: list[ModelView]
 
 
 class CancelView(CancelOutcome):

@@ -29,6 +29,7 @@ EXTENSIONS: dict[str, Format] = {
     ".sdf": "sdf",
     ".sd": "sdf",
 }
+WORKBOOKS = (".xlsx", ".xls", ".xlsm", ".ods")
 CHUNK = 1 << 20
 
 
@@ -61,7 +62,8 @@ def parse_library(
     `max_rows` stops an SD file early (a table is counted by whoever reads the rows)."""
     kind = format_of(filename)
     if kind is None:
-        raise LibraryError(f"{filename!r}: only {', '.join(EXTENSIONS)} files are ligand libraries")
+        hint = " (an Excel workbook: save it as 'CSV UTF-8')" if _extension(filename) in WORKBOOKS else ""
+        raise LibraryError(f"{filename!r}: only {', '.join(EXTENSIONS)} files are ligand libraries{hint}")
     chunks = _chunks(data)
     if kind == "sdf":
         return read_sdf(chunks, name_field, max_rows)

@@ -63,8 +63,8 @@ def fallback_warning(data: bytes, bad: int, where: str | None = None) -> str:
     shown = line if len(line) <= 80 else line[:77] + "..."
     return (
         f"not UTF-8 (byte 0x{data[bad]:02x} at {where or f'line {_line_of(data, bad)}'}): read as Windows-1252 "
-        f"(cp1252), as Excel on Windows saves CSV; that line reads {shown!r}. If it does not, save the file "
-        "as UTF-8 (Excel: 'CSV UTF-8')"
+        f"(cp1252), the Windows code page Excel's plain 'CSV' is saved in; that line reads {shown!r}. If it "
+        "does not, save the file as UTF-8 (Excel: 'CSV UTF-8')"
     )
 
 

@@ -101,15 +101,16 @@ def _row(lines: list[str], start: int, number: int, name_field: str | None, note
     items = _data_items(lines[ends[0] + 1 :] if ends else [])
     name = _name(lines[0].strip(), items, name_field, number, notes)
     if not ends:
-        return Row("", name, start, number, _structure_problem(lines, len(lines), start) or "no 'M  END' line")
+        cut = _structure_problem(lines, len(lines), start) if len(lines) >= 4 else None
+        return Row("", name, start, number, cut or "no 'M  END' line: not a molfile")
     if len(ends) > 1:
-        problem = (
+        two = (
             f"two molfiles in one record ('M  END' on lines {start + ends[0]} and {start + ends[1]}): "
             "the '$$$$' line between them is missing"
         )
-        return Row("", name, start, number, problem)
-    if problem := _structure_problem(lines, ends[0], start):
-        return Row("", name, start, number, problem)
+        return Row("", name, start, number, two)
+    if cut := _structure_problem(lines, ends[0], start):
+        return Row("", name, start, number, cut)
     smiles, problem = _to_smiles("\n".join(lines[: ends[0] + 1]))
     return Row(smiles, name, start, number, problem)
 
@@ -175,13 +176,13 @@ def _to_smiles(molblock: str) -> tuple[str, str | None]:
         mol = Chem.MolFromMolBlock(molblock)
         # Read again without sanitizing only to tell bad chemistry from an unreadable molfile
         unsanitized = Chem.MolFromMolBlock(molblock, sanitize=False) if mol is None else None
+        if unsanitized is not None:
+            try:
+                Chem.SanitizeMol(unsanitized)
+            except Exception as exc:  # RDKit raises several unrelated types for chemistry problems
+                return "", f"invalid chemistry: {exc}"
     if mol is not None:
         return (Chem.MolToSmiles(mol), None) if mol.GetNumAtoms() else ("", "the molfile has no atoms")
-    if unsanitized is not None:
-        try:
-            Chem.SanitizeMol(unsanitized)
-        except Exception as exc:  # RDKit raises several unrelated types for chemistry problems
-            return "", f"invalid chemistry: {exc}"
     return "", f"RDKit could not read the molfile: {_message(capture.messages) or 'no reason given'}"
 
 
