@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 import requests
 
@@ -34,16 +34,32 @@ class ApiClient:
         result: dict[str, Any] = body
         return result
 
-    def submit(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self.call("POST", "/v1/batches", json=request)
+    def submit(self, request: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        return self.call("POST", "/v1/batches", json=request, params={"dry_run": "true"} if dry_run else None)
+
+    def submit_library(
+        self, filename: str, library: IO[bytes], request: bytes | None, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """A library file and its request as multipart/form-data (the server parses the file)."""
+        files: dict[str, Any] = {"library": (filename, library, "application/octet-stream")}
+        if request is not None:
+            files["request"] = ("request.json", request, "application/json")
+        return self.call("POST", "/v1/batches", files=files, params={"dry_run": "true"} if dry_run else None)
+
+    def models(self) -> dict[str, Any]:
+        return self.call("GET", "/v1/models")
 
     def batch(self, batch_id: str) -> dict[str, Any]:
         return self.call("GET", f"/v1/batches/{batch_id}")
 
-    def results(self, batch_id: str, limit: int = 1000, order_by: str | None = None) -> dict[str, Any]:
+    def results(
+        self, batch_id: str, limit: int = 1000, order_by: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if order_by:
             params["order_by"] = order_by
+        if status:
+            params["status"] = status
         return self.call("GET", f"/v1/batches/{batch_id}/results", params=params)
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omtx.cli import control, dlq, keys
-from omtx.cli.client import ApiError, api_client
+from omtx.cli import control, dlq, keys, ranking
+from omtx.cli.client import ApiClient, ApiError, api_client
 from omtx.domain import FINAL_BATCH_STATUSES
+from omtx.drops import REQUEST_SUFFIX
+from omtx.libraries import EXTENSIONS, format_of, stem_of
 from omtx.settings import get_settings
 
 app = typer.Typer(help="OMTX-Hub: batch protein–ligand predictions.", no_args_is_help=True)
@@ -42,9 +45,16 @@ def _use_local_stack() -> None:
 def _fail(exc: ApiError) -> typer.Exit:
     console.print(f"[red]{exc}[/red]")
     for item in exc.body.get("detail", []):
-        loc = ".".join(str(p) for p in item.get("loc", []))
-        console.print(f"  [bold]{loc}[/bold]: {item.get('msg')}  (input: {item.get('input')!r})")
+        console.print(f"  {_where(item)}: {item.get('msg')}  (input: {item.get('input')!r})")
     return typer.Exit(1)
+
+
+def _where(item: dict[str, Any]) -> str:
+    """A problem's place: the file line (and SD record) of a library's row, else its field."""
+    loc = ".".join(str(p) for p in item.get("loc", []))
+    if "record" in item:
+        return f"[bold]record {item['record']} (line {item['line']})[/bold] {loc}"
+    return f"[bold]line {item['line']}[/bold] {loc}" if "line" in item else f"[bold]{loc}[/bold]"
 
 
 # --- dev ----------------------------------------------------------------------------------------
@@ -128,31 +138,72 @@ def _mark(ok: bool) -> str:
 
 @app.command()
 def submit(
-    file: Path = typer.Argument(..., exists=True, readable=True, help="Batch request as JSON"),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        readable=True,
+        help="A batch request (.json) or a library (.csv .tsv .txt .smi .smiles .sdf .sd)",
+    ),
+    request: Path | None = typer.Option(
+        None,
+        "--request",
+        exists=True,
+        readable=True,
+        help="A library's request (protein, model, params as JSON); default: <name>.request.json beside it, if any",
+    ),
+    name_field: str | None = typer.Option(None, "--name-field", help="An SD data item or CSV column naming ligands"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and estimate only"),
     watch_batch: bool = typer.Option(False, "--watch", help="Follow the batch until it ends"),
 ) -> None:
-    """Submit a batch (JSON: protein, model, params, ligands)."""
-    try:
-        request = json.loads(file.read_text())
-    except json.JSONDecodeError as exc:
-        console.print(f"[red]{file} is not valid JSON:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    batch_id = _submit(request)
-    if watch_batch:
+    """Submit a batch: a JSON request (protein, model, params, ligands), or a library file with
+    its request (the same conventions as a drop: docs/api.md, "Drops")."""
+    if format_of(file.name) is None:
+        if request is not None or name_field is not None:
+            raise typer.BadParameter("--request and --name-field go with a library file", param_hint="--request")
+        try:
+            body = json.loads(file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            console.print(f"[red]{file} is neither valid JSON nor a library ({', '.join(EXTENSIONS)}):[/red] {exc}")
+            raise typer.Exit(1) from exc
+        batch_id = _submit(lambda client: client.submit(body, dry_run=dry_run))
+    else:
+        request = request or _beside(file)
+        part = _request_part(request, name_field)
+        with file.open("rb") as library:
+            batch_id = _submit(lambda client: client.submit_library(file.name, library, part, dry_run=dry_run))
+    if watch_batch and batch_id:
         _watch(batch_id)
 
 
-def _submit(request: dict[str, Any]) -> str:
+def _beside(library: Path) -> Path | None:
+    beside = library.with_name(stem_of(library.name) + REQUEST_SUFFIX)
+    if beside.exists():
+        console.print(f"request: {beside}")
+        return beside
+    return None
+
+
+def _request_part(request: Path | None, name_field: str | None) -> bytes | None:
+    if name_field is None:
+        return request.read_bytes() if request else None
+    body = json.loads(request.read_bytes()) if request else {}
+    if not isinstance(body, dict) or body.get("name_field", name_field) != name_field:
+        raise typer.BadParameter(f"{request} names another name_field", param_hint="--name-field")
+    return json.dumps(body | {"name_field": name_field}).encode()
+
+
+def _submit(send: Callable[[ApiClient], dict[str, Any]]) -> str | None:
     try:
-        accepted = api_client().submit(request)
+        accepted = send(api_client())
     except ApiError as exc:
         raise _fail(exc) from exc
-    console.print(
-        f"batch [bold]{accepted['batch_id']}[/bold] accepted: {accepted['accepted']} jobs, model {accepted['model']}"
-    )
-    for warning in accepted.get("warnings", []):
-        console.print(f"  [yellow]warning[/yellow] {'.'.join(map(str, warning['loc']))}: {warning['msg']}")
-    batch_id: str = accepted["batch_id"]
+    what = "validated (dry run)" if accepted.get("dry_run") else f"batch [bold]{accepted['batch_id']}[/bold] accepted"
+    console.print(f"{what}: {accepted['accepted']} jobs, model {accepted['model']}")
+    for item in accepted.get("rejected_rows", []):
+        console.print(f"  [red]rejected[/red] {_where(item)}: {item['msg']}")
+    for item in accepted.get("warnings", []):
+        console.print(f"  [yellow]warning[/yellow] {_where(item)}: {item['msg']}")
+    batch_id: str | None = accepted["batch_id"]
     return batch_id
 
 
@@ -193,44 +244,25 @@ def _watch(batch_id: str, interval: float = 0.5) -> None:
 def results(
     batch_id: str,
     top: int = typer.Option(20, help="Rows to show"),
-    sort: str = typer.Option("-qed", help="Metric to order by; '-' prefix for descending"),
+    sort: str | None = typer.Option(
+        None, help="Metric to order by, '-' prefix for descending; default: the model's primary metric, best first"
+    ),
 ) -> None:
-    """The batch's results as a table, ordered by the server."""
+    """The batch's hits as a table, ranked by the server."""
+    client = api_client()
     try:
-        body = api_client().results(batch_id, limit=top, order_by=sort)
+        _ranked(client, client.batch(batch_id), top, sort)
     except ApiError as exc:
         raise _fail(exc) from exc
-    _print_results(body, top)
+    except ranking.UnknownMetric as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
 
 
-def _print_results(body: dict[str, Any], top: int) -> None:
-    jobs = body["jobs"]
-    metrics = [
-        k
-        for k in ("vina_score", "fits_box", "dock_seconds", "qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass")
-        if any(k in j["metrics"] for j in jobs)
-    ]
-    if not metrics and jobs:
-        metrics = [k for k, v in jobs[0]["metrics"].items() if isinstance(v, int | float)][:6]
-    table = Table(title=f"batch {body['batch_id']} ({body['status']})")
-    table.add_column("#")
-    table.add_column("ligand", no_wrap=True, min_width=12)
-    for column in ("ok", *metrics):
-        table.add_column(column)
-    for job in jobs[:top]:
-        status = "yes" if job["status"] == "succeeded" else f"[red]{job['status']}[/red]: {job.get('error')}"
-        table.add_row(str(job["index"]), job["ligand_name"], status, *(_fmt(job["metrics"].get(m)) for m in metrics))
-    console.print(table)
-    results = body.get("results") or {}
-    if results:
-        folder = min(results.values(), key=len).rsplit("/", 1)[0]
-        console.print(f"result files ({len(results)}): {folder}/ and {folder}/results/")
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return "" if value is None else str(value)
+def _ranked(client: ApiClient, batch: dict[str, Any], top: int, sort: str | None = None) -> None:
+    order, primary = ranking.order_for(client, batch, sort)
+    body = client.results(batch["batch_id"], limit=top, order_by=order)
+    ranking.print_results(console, body, top, primary, order)
 
 
 # --- demo ---------------------------------------------------------------------------------------
@@ -249,7 +281,6 @@ def demo(
     if screen not in ("docking", "properties"):
         raise typer.BadParameter("choose docking or properties", param_hint="--screen")
     request = docking_request(min(ligands, 20)) if screen == "docking" else demo_request(ligands)
-    order_by = "vina_score" if screen == "docking" else "-qed"
     from omtx.devstack.stack import Stack
 
     settings = get_settings()
@@ -260,9 +291,11 @@ def demo(
     sub = subscriber.subscription_path(settings.project, f"demo-batch-done-{uuid.uuid4().hex[:8]}")
     subscriber.create_subscription(name=sub, topic=f"projects/{settings.project}/topics/{settings.topic_batch_done}")
     try:
-        batch_id = _submit(request)
+        batch_id = _submit(lambda client: client.submit(request))
+        assert batch_id is not None
         _watch(batch_id)
-        _print_results(api_client().results(batch_id, limit=10, order_by=order_by), top=10)
+        client = api_client()
+        _ranked(client, client.batch(batch_id), top=10)
         events = _pull_batch_done(subscriber, sub, batch_id)
     finally:
         subscriber.delete_subscription(subscription=sub)

@@ -237,7 +237,7 @@ def test_duplicated_delayed_and_reordered_deliveries_on_every_route(faults, batc
     csv = f'# protein: {CDK2_FRAGMENT}\n# model: instant\n# params: {{"fail_every": 10}}\nname,smiles\n{ligands}\n'
     settings = get_settings()
     storage_client().bucket(settings.inputs_bucket).blob("drops/faults.csv").upload_from_string(csv)
-    result = wait_for(lambda: read_json(settings.inputs_bucket, "drops/faults.result.json"), 60)
+    result = wait_for(lambda: read_json(settings.inputs_bucket, "drops/faults.csv.result.json"), 60)
     assert result["status"] == "accepted", result
     run.batch_id = result["batch_id"]
     account(faults, batch_done, run, expected_failed=run.total // 10)

@@ -1,4 +1,5 @@
 import codecs
+import json
 
 import pytest
 
@@ -107,3 +108,89 @@ def test_a_drop_name_with_dot_or_empty_segments_is_never_ingested(name, monkeypa
     monkeypatch.setattr("omtx.gcp.storage.put_json", no_storage)
     event = Notification(bucket="omtx-inputs", object_id=name, generation="1", event_type="OBJECT_FINALIZE")
     assert ingest(event) == "ignored"
+
+
+# --- a library with its request beside it ------------------------------------------------------
+
+
+def _request(**fields):
+    from omtx.drops import LibraryRequest
+
+    return LibraryRequest.model_validate(fields)
+
+
+def test_a_smiles_file_takes_protein_model_and_params_from_its_request():
+    request = _request(protein={"sequence": SEQ, "id": "CDK2"}, model="instant", params={"fail_every": 0}, name="s")
+    parsed = parse(b"CCO ethanol\nCCN\n", "screen.smi", request, "screen.request.json")
+    req = parsed.request
+    assert (req.protein.id, req.model, req.params, req.name) == ("CDK2", "instant", {"fail_every": 0}, "s")
+    assert [(lig.name, lig.smiles) for lig in req.ligands] == [("ethanol", "CCO"), (None, "CCN")]
+    assert parsed.lines == [1, 2] and parsed.library.format == "smi"
+
+
+def test_without_protein_or_request_the_drop_waits_and_with_a_request_it_is_an_error():
+    from omtx.drops import MissingRequest
+
+    with pytest.raises(MissingRequest, match="no request came with it"):
+        parse(b"CCO\n", "screen.smi")
+    with pytest.raises(DropError, match="neither screen.request.json nor the file names one") as caught:
+        parse(b"CCO\n", "screen.smi", _request(model="instant"), "screen.request.json")
+    assert not isinstance(caught.value, MissingRequest)
+
+
+def test_a_key_in_the_file_and_in_the_request_is_an_error_not_a_choice():
+    data = f"# protein: {SEQ}\n# model: instant\nsmiles\nCCO\n".encode()
+    with pytest.raises(DropError, match=r"'model' \('# model:' \(line 2\) and screen.request.json\)"):
+        parse(data, "screen.csv", _request(model="rdkit_props"), "screen.request.json")
+    with pytest.raises(DropError, match=r"'protein'"):
+        parse(data, "screen.csv", _request(protein={"sequence": SEQ}), "screen.request.json")
+    assert parse(data, "screen.csv", _request(on_invalid="skip")).request.on_invalid == "skip"
+
+
+def test_a_bad_value_in_the_request_is_named_with_the_request_file():
+    with pytest.raises(DropError, match=r"screen.request.json: on_invalid: Input should be 'reject' or 'skip'"):
+        parse(
+            b"CCO\n",
+            "screen.smi",
+            _request(protein={"sequence": SEQ}).model_copy(update={"on_invalid": "x"}),
+            "screen.request.json",
+        )
+
+
+def test_unreadable_rows_of_a_file_are_skippable_rows_carrying_their_problem():
+    parsed = parse(b"CCO ok\nC[C@H](O)CC |&1:1| racemic\n", "s.smi", _request(protein={"sequence": SEQ}))
+    ok, bad = parsed.request.ligands
+    assert not ok.problems and bad.problems[0]["loc"] == ["ligands", 1, "smiles"]
+    assert "CXSMILES" in bad.problems[0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "screen.request.json is not valid JSON"),
+        (b"[]", "screen.request.json: the body: Input should be a valid dictionary"),
+        (b'{"protein": {"sequence": "MEN"}, "ligands": []}', "ligands: Extra inputs are not permitted"),
+        (b'{"protein": {"sequence": "M3N"}}', "protein.sequence: Value error, not a protein sequence"),
+        (b'{"name_field": ""}', "name_field: String should have at least 1 character"),
+    ],
+)
+def test_a_request_file_that_cannot_be_read_says_why(body, message):
+    from omtx.usecases.libraries import read_library_request
+
+    with pytest.raises(DropError, match=message):
+        read_library_request(body, "screen.request.json")
+
+
+def test_a_request_file_saved_by_notepad_in_utf16_is_read():
+    from omtx.usecases.libraries import read_library_request
+
+    body = json.dumps({"protein": {"sequence": SEQ}, "name": "Straße"}, ensure_ascii=False)
+    assert read_library_request(body.encode("utf-16"), "r.json").name == "Straße"
+
+
+def test_the_request_of_a_library_is_named_after_its_stem():
+    from omtx.drops import request_name
+
+    assert request_name("drops/acme/screen.smi") == request_name("drops/acme/screen.sdf")
+    assert request_name("drops/acme/screen.sdf") == "drops/acme/screen.request.json"
+    assert request_name("drops/screen.v2.csv") == "drops/screen.v2.request.json"

@@ -119,3 +119,33 @@ def test_an_error_in_one_cell_is_its_rows_problem_with_its_line(delimiter, smile
 def test_deeply_nested_json_in_a_header_is_a_drop_error_not_a_crash():
     with pytest.raises(DropError, match=r"'# params:' \(line 2\) is not valid JSON"):
         parse(f"# protein: {SEQ}\n# params: {'[' * 100_000}\nsmiles\nCCO\n".encode())
+
+
+@FUZZ
+@given(st.binary(max_size=3_000), st.sampled_from(["x.smi", "x.sdf", "x.tsv"]))
+def test_any_bytes_in_any_format_give_rows_or_a_library_error(data, filename):
+    from omtx.libraries import LibraryError, parse_library
+
+    try:
+        library = parse_library(data, filename)
+    except LibraryError as exc:
+        assert str(exc)
+    else:
+        assert library.rows and all(row.line >= 1 for row in library.rows)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.sampled_from(["M  END", "$$$$", "", "> <ID>", "x", "  1  0  0  0  0  0  0  0  0  0999 V2000"]), max_size=40
+    )
+)
+def test_any_arrangement_of_sdf_lines_gives_rows_or_a_library_error(lines):
+    from omtx.libraries import LibraryError, parse_library
+
+    try:
+        library = parse_library("\n".join(lines).encode(), "x.sdf")
+    except LibraryError as exc:
+        assert "no records" in str(exc)
+    else:
+        assert [row.record for row in library.rows] == list(range(1, len(library.rows) + 1))
