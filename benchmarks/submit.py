@@ -154,7 +154,7 @@ def main() -> None:
         bucket = storage_client().bucket(settings.inputs_bucket)
         started = time.time()
         bucket.blob(name).upload_from_string(csv_text, content_type="text/csv")
-        result_blob = bucket.blob(name[:-4] + ".result.json")
+        result_blob = bucket.blob(name + ".result.json")
         while not result_blob.exists():
             time.sleep(0.5)
         done_at = time.time()

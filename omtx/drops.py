@@ -24,7 +24,7 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omtx.domain import SKIPPABLE_ROWS, BatchRequest, LigandIn, ProteinIn
-from omtx.libraries import Library, LibraryError, parse_library, stem_of
+from omtx.libraries import Library, LibraryError, Row, parse_library, stem_of
 
 REQUEST_SUFFIX = ".request.json"
 RESULT_SUFFIX = ".result.json"
@@ -139,7 +139,7 @@ def _file_values(library: Library) -> dict[str, Any]:
     return values
 
 
-def _ligand(index: int, row: Any) -> LigandIn | dict[str, Any]:
+def _ligand(index: int, row: Row) -> LigandIn | dict[str, Any]:
     if row.problem is None:
         # A blank SMILES reaches the ligand policy ("empty SMILES"), not the schema's length rule
         return {"name": row.name, "smiles": row.smiles or " "}

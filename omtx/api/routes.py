@@ -291,7 +291,7 @@ def list_models(request: flask.Request, caller: Principal) -> flask.Response:
 
 
 def bucket_event(request: flask.Request) -> flask.Response:
-    """Pub/Sub push of a bucket notification: a CSV dropped under drops/ becomes a batch."""
+    """Pub/Sub push of a bucket notification: a library dropped under drops/ becomes a batch."""
     envelope = request.get_json(silent=True)
     try:
         notification = drops.Notification.from_push(envelope)

@@ -157,6 +157,8 @@ def submit(
 ) -> None:
     """Submit a batch: a JSON request (protein, model, params, ligands), or a library file with
     its request (the same conventions as a drop: docs/api.md, "Drops")."""
+    if file.name.endswith(REQUEST_SUFFIX):
+        raise typer.BadParameter(f"{file.name} is a library's request: give the library, and it is read beside it")
     if format_of(file.name) is None:
         if request is not None or name_field is not None:
             raise typer.BadParameter("--request and --name-field go with a library file", param_hint="--request")

@@ -82,8 +82,7 @@ def drop(settings, name: str, data: bytes) -> tuple[str, int]:
 
 
 def result_of(settings, name: str, generation: int):
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    blob = storage_client().bucket(settings.inputs_bucket).blob(f"drops/{stem}.result.json")
+    blob = storage_client().bucket(settings.inputs_bucket).blob(f"drops/{name}.result.json")
 
     def ready():
         if not blob.exists():
@@ -122,7 +121,7 @@ def test_csv_drop_becomes_a_batch_once(settings, subscribe):
         == "accepted"
     )
     assert (
-        json.loads(storage.get_bytes(f"gs://{settings.inputs_bucket}/drops/{name[:-4]}.result.json"))["batch_id"]
+        json.loads(storage.get_bytes(f"gs://{settings.inputs_bucket}/drops/{name}.result.json"))["batch_id"]
         == batch_id
     )
     named = [b for b in batch_store.list_batches("default", limit=1000)[0] if b.name == "dropped screen"]
@@ -134,8 +133,8 @@ def test_csv_drop_becomes_a_batch_once(settings, subscribe):
     [
         ("notes.pdf", b"%PDF-1.4", "only .csv"),
         ("empty.csv", b"", "empty"),
-        ("latin.csv", b"# protein: ACDEFGHIKLMN\nsmiles\nCCO\n" + b"caf\xe9\n", "not UTF-8"),
-        ("noprotein.csv", b"name,smiles\nx,CCO\n", "no protein"),
+        ("undecodable.csv", b"# protein: ACDEFGHIKLMN\nsmiles\nCCO\n" + b"caf\x81\n", "nor Windows-1252"),
+        ("binary.sdf", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
     ],
 )
 def test_bad_drops_get_a_result_file_not_a_crash_loop(settings, subscribe, name, data, message):
