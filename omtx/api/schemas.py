@@ -90,15 +90,7 @@ class ModelView(BaseModel):
 
     @classmethod
     def of(cls, spec: ModelSpec) -> ModelView:
-        return cls(
-            name=spec.name,
-            version=spec.version,
-            description=spec.description,
-            hardware=spec.hardware,
-            primary_metric=spec.primary_metric,
-            higher_is_better=spec.higher_is_better,
-            needs_structure=spec.needs_structure,
-        )
+        return cls(**{name: getattr(spec, name) for name in cls.model_fields})
 
 
 class ModelList(BaseModel):
