@@ -121,8 +121,7 @@ def test_csv_drop_becomes_a_batch_once(settings, subscribe):
         == "accepted"
     )
     assert (
-        json.loads(storage.get_bytes(f"gs://{settings.inputs_bucket}/drops/{name}.result.json"))["batch_id"]
-        == batch_id
+        json.loads(storage.get_bytes(f"gs://{settings.inputs_bucket}/drops/{name}.result.json"))["batch_id"] == batch_id
     )
     named = [b for b in batch_store.list_batches("default", limit=1000)[0] if b.name == "dropped screen"]
     assert [b.batch_id for b in named] == [batch_id]
