@@ -188,7 +188,10 @@ def _beside(library: Path) -> Path | None:
 def _request_part(request: Path | None, name_field: str | None) -> bytes | None:
     if name_field is None:
         return request.read_bytes() if request else None
-    body = json.loads(request.read_bytes()) if request else {}
+    try:
+        body = json.loads(request.read_bytes()) if request else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{request} is not valid JSON: {exc}", param_hint="--request") from exc
     if not isinstance(body, dict) or body.get("name_field", name_field) != name_field:
         raise typer.BadParameter(f"{request} names another name_field", param_hint="--name-field")
     return json.dumps(body | {"name_field": name_field}).encode()
