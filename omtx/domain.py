@@ -20,6 +20,7 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WrapValidator,
     field_validator,
+    model_serializer,
 )
 
 from omtx.tracing import current_traceparent
@@ -227,14 +228,43 @@ class Milestone(BaseModel):
 MILESTONES = (10, 25, 50, 75, 90, 100)
 
 
+class DesignCampaign(BaseModel):
+    """What a design batch (POST /v1/designs) asked for, kept on the batch: its jobs are slices
+    of `num_designs`, `designs_per_job` each (the last may be smaller)."""
+
+    target_chain: str
+    hotspots: list[str]
+    # where each hotspot lies along the target chain (0-based): RFantibody renumbers the target
+    # in its outputs, so the report finds the epitope by position
+    epitope_positions: list[int] = Field(default_factory=list)
+    framework: str = Field(description="nanobody, scfv, or custom (an HLT framework PDB)")
+    num_designs: int = Field(description="RFdiffusion backbones in all; each gets seqs_per_struct sequences")
+    designs_per_job: int
+    seed: int = Field(description="the campaign's base seed; job n runs with seed + n")
+
+
+class DesignRun(BaseModel):
+    """One design job's slice of its campaign: distinct design numbers (RFdiffusion's
+    design_startnum, hence distinct tags and, with `deterministic`, distinct seeds) and seed."""
+
+    tag: str = Field(description="the job's run tag, e.g. run-0003")
+    first_design: int = Field(ge=0)
+    num_designs: int = Field(ge=1)
+    seed: int = Field(ge=0)
+
+
 class Batch(BaseModel):
     batch_id: str
     tenant: str
     name: str | None = None
+    kind: Literal["ligands", "designs"] = Field(
+        "ligands", description="ligands: one job per ligand (POST /v1/batches); designs: antibody design runs"
+    )
     model: str
     model_version: str
     params: dict[str, Any] = Field(default_factory=dict)
     protein: ProteinIn
+    design: DesignCampaign | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     cache: bool = True
     status: BatchStatus = BatchStatus.QUEUED
@@ -261,17 +291,23 @@ class Batch(BaseModel):
     )
 
 
+LIGAND_FIELDS = ("ligand_name", "smiles", "canonical_smiles", "inchikey")
+
+
 class Job(BaseModel):
     job_id: str
     batch_id: str
     model: str = ""  # the batch's model, so capacity is counted per model across batches
     tenant: str = ""  # the batch's tenant, so a cache hit knows whose result it reuses
+    kind: Literal["ligand", "design"] = "ligand"
     index: int
     shard: int
-    ligand_name: str
-    smiles: str
-    canonical_smiles: str
-    inchikey: str
+    # A ligand job's molecule; a design job has none, and its documents and views leave these out.
+    ligand_name: str = ""
+    smiles: str = ""
+    canonical_smiles: str = ""
+    inchikey: str = ""
+    design: DesignRun | None = None
     input_hash: str
     status: JobStatus = JobStatus.QUEUED
     attempts: int = 0
@@ -289,6 +325,17 @@ class Job(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     queued_at: datetime = Field(default_factory=utcnow)  # when it last became queued (reconciler)
     finished_at: datetime | None = None
+
+    # Unannotated on purpose: pydantic then keeps the fields' schema for the OpenAPI document.
+    @model_serializer(mode="wrap")
+    def _by_kind(self, handler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if self.kind == "design":
+            for name in LIGAND_FIELDS:
+                data.pop(name, None)
+        else:
+            data.pop("design", None)
+        return data
 
 
 class Counts(BaseModel):

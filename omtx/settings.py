@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     reconcile_interval_s: int = Field(15, ge=1)
     queued_grace_s: int = Field(300, ge=0)  # a job queued longer than this lost its message
 
+    # Tests and the local stack only: rfantibody jobs run a CPU stand-in of its three tools that
+    # writes their file formats with made-up designs (omtx/predictors/rfantibody/standin.py);
+    # every result it produces is marked as the stand-in's.
+    rfantibody_standin: bool = False
+
     max_ligands: int = Field(100_000, ge=1)
     # Above fanout_from ligands, submit answers 202 once the input is stored and the job documents
     # are written in the background, fanout_range ligands per `submitted` message.

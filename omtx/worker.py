@@ -277,10 +277,17 @@ def store_outputs(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome:
         for name, (content, media_type) in outcome.prediction.files.items():
             files[name] = storage.put_bytes(bucket, f"{prefix}/{name}", content, media_type)
     model_log = outcome.prediction.log if outcome.prediction else ""
+    # A design job's subject is its design run; it has no molecule to name.
+    subject = (
+        {"design": task.design.model_dump()}
+        if task.design is not None
+        else {"ligand": task.model_dump(exclude={"claim_token", "shard", "design"})}
+    )
     if outcome.error or model_log:
         # Only when there is something to read: a failure, a traceback or the tool's own output.
         logs = (
-            f"{outcome.started_at.isoformat()} {spec.name} {spec.version} job={task.job_id} ligand={task.name}\n"
+            f"{outcome.started_at.isoformat()} {spec.name} {spec.version} job={task.job_id} "
+            f"{'design' if task.design else 'ligand'}={task.name}\n"
             f"status={outcome.status} duration_s={outcome.duration_s}\n"
             + (f"error: {outcome.error}\n" if outcome.error else "")
             + outcome.trace
@@ -294,7 +301,7 @@ def store_outputs(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome:
         "model": spec.name,
         "model_version": spec.version,
         "params": params.model_dump(),
-        "ligand": task.model_dump(exclude={"claim_token", "shard"}),
+        **subject,
         "protein_id": order.protein.id,
         "protein_sha256": hashlib.sha256(order.protein.sequence.encode()).hexdigest(),
         "executor": order.executor,
@@ -312,7 +319,7 @@ def store_outputs(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome:
         "job_id": task.job_id,
         "model": spec.name,
         "model_version": spec.version,
-        "ligand": task.model_dump(exclude={"claim_token", "shard"}),
+        **subject,
         "status": outcome.status,
         "metrics": metrics,
         "raw": outcome.prediction.raw if outcome.prediction else None,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from omtx import __version__
+from omtx.api import designs_openapi
 from omtx.api.schemas import (
     BatchAccepted,
     BatchPage,
@@ -128,23 +129,23 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
         (PredictionRequest, "validation"),
         (StructureUpload, "validation"),
         (LibraryRequest, "validation"),
+        *((model, "validation") for model in designs_openapi.INPUT_MODELS),
     ]
-    outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-        (m, "serialization")
-        for m in (
-            BatchAccepted,
-            BatchView,
-            BatchPage,
-            JobView,
-            ResultsPage,
-            ErrorBody,
-            CancelView,
-            RetryView,
-            OperatorStatus,
-            StructureStored,
-            ModelList,
-        )
-    ]
+    output_models: tuple[type[BaseModel], ...] = (
+        BatchAccepted,
+        BatchView,
+        BatchPage,
+        JobView,
+        ResultsPage,
+        ErrorBody,
+        CancelView,
+        RetryView,
+        OperatorStatus,
+        StructureStored,
+        ModelList,
+        *designs_openapi.OUTPUT_MODELS,
+    )
+    outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "serialization") for m in output_models]
     _, schemas = models_json_schema(inputs + outputs, ref_template=REF)
     submit_responses = {
         "202": _json_response(BatchAccepted, "Accepted; Location names the batch"),
@@ -155,9 +156,13 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
         "info": {
             "title": "OMTX-Hub API",
             "version": __version__,
-            "description": "Batch protein–ligand predictions: submit a batch, follow it, read its results.",
+            "description": "Batch protein–ligand predictions: submit a batch, follow it, read its results. "
+            "Antibody and nanobody design campaigns (RFantibody) under /v1/designs.",
         },
-        "paths": _secured(_paths(submit_responses), required=auth == "api_key"),
+        "paths": _secured(
+            _paths(submit_responses) | designs_openapi.paths(_ref, _json_response, _errors, BATCH_ID, _param),
+            required=auth == "api_key",
+        ),
         "components": {"schemas": schemas["$defs"], "securitySchemes": SECURITY_SCHEMES},
     }
 

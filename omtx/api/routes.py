@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from omtx import progress
-from omtx.api import access, openapi
+from omtx.api import access, designs, openapi
 from omtx.api.schemas import (
     BatchAccepted,
     BatchPage,
@@ -510,3 +510,8 @@ ROUTES: dict[str, Route] = {
     "get_job": Route(get_job, "tenant"),
     "get_job_file": Route(get_job_file, "tenant"),
 }
+
+# Design requests (/v1/designs) live in omtx/api/designs.py.
+for _rule in designs.RULES:
+    URLS.add(_rule)
+ROUTES |= {name: Route(handler, who) for name, (handler, who) in designs.HANDLERS.items()}

@@ -8,16 +8,18 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from omtx.domain import Limits, ProteinIn
+from omtx.domain import DesignRun, Limits, ProteinIn
 
 
 class LigandTask(BaseModel):
-    """One ligand of a work order, as the worker needs it."""
+    """One job of a work order, as the worker needs it: a ligand, or a design run (`design` set,
+    no molecule: `name` is the run's tag)."""
 
     job_id: str
     index: int
     name: str
-    canonical_smiles: str
+    canonical_smiles: str = ""
+    design: DesignRun | None = None
     # Echoed in job-done so complete can record the outcome without a read (see complete_job).
     shard: int | None = None
     claim_token: str | None = None

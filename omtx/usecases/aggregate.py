@@ -28,6 +28,7 @@ from omtx.predictors.registry import get_model
 from omtx.progress import crosses_milestone, reached
 from omtx.report.html import render
 from omtx.settings import get_settings
+from omtx.usecases.design_results import write_design_results
 from omtx.webhooks import deliver as webhooks
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ POSES_IN_REPORT = 3
 
 def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str, str]:
     """Every result file of the batch; returns their URIs by name (the batch-done manifest)."""
+    if batch.kind == "designs":
+        return write_design_results(batch, counts, status)
     settings = get_settings()
     bucket = settings.results_bucket
     base = f"batches/{batch.batch_id}"

@@ -52,7 +52,9 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
         return DispatchOutcome(claimed=0)
     if batch.status == BatchStatus.QUEUED:
         batch_store.mark_running(event.batch_id)
-    cached = answer_from_cache(batch, jobs) if batch.cache and spec.cacheable else set()
+    # A design run is stochastic and its own: never answered from another's results.
+    reusable = batch.cache and spec.cacheable and batch.kind == "ligands"
+    cached = answer_from_cache(batch, jobs) if reusable else set()
     jobs = [j for j in jobs if j.job_id not in cached]
     if not jobs:
         return DispatchOutcome(claimed=len(cached), cached=len(cached))
@@ -66,8 +68,9 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
             LigandTask(
                 job_id=j.job_id,
                 index=j.index,
-                name=j.ligand_name,
+                name=j.design.tag if j.design else j.ligand_name,
                 canonical_smiles=j.canonical_smiles,
+                design=j.design,
                 shard=j.shard,
                 claim_token=j.claim_token,
             )

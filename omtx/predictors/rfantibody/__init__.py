@@ -35,6 +35,13 @@ __all__ = ["GPU", "SPEC", "RFAntibody", "RfantibodyParams", "StepRun", "check_st
 # CUDA 11.8 / torch 2.3 / a DGL cu118 wheel: A100 (sm_80) is what those builds surely support.
 GPU = "A100-80GB"
 
+# Not measured: MODELS.md has no RFantibody timings. Assumed on an A100: ~60 s per RFdiffusion
+# design at T=50 and ~15 s per RF2 prediction at 10 recycles, growing linearly with the timesteps
+# and the recycles. Design requests size their jobs from these (omtx/designs/plan.py).
+RFDIFFUSION_S_PER_DESIGN = 60.0
+RF2_S_PER_SEQUENCE = 15.0
+DEFAULT_JOB_DESIGNS, DEFAULT_SEQS_PER_STRUCT = 10, 4
+
 SPEC = ModelSpec(
     name="rfantibody",
     version=f"rfantibody-{RFANTIBODY_COMMIT[:7]}",
@@ -48,11 +55,15 @@ SPEC = ModelSpec(
     higher_is_better=False,
     # the protein is the target; RFdiffusion and RF2 grow as O(N²) (README): truncate it
     limits=Limits(protein_min_length=10, protein_max_length=1_000),
-    # Not measured: MODELS.md has no RFantibody timings. Assumed for the default job (10 backbones,
-    # 4 sequences each) on an A100: ~60 s per RFdiffusion design at T=50, ~15 s per RF2
-    # prediction at 10 recycles; start-up: container plus three model loads. A100-80GB at
-    # $0.000694/s (MODELS.md D.5, third-party figure).
-    cost=CostModel(seconds_per_ligand=1200.0, startup_s=120.0, hardware=GPU, usd_per_second=0.000694),
+    # The default job (10 backbones, 4 sequences each) at the figures above; start-up: container
+    # plus three model loads. A100-80GB at $0.000694/s (MODELS.md D.5, third-party figure).
+    cost=CostModel(
+        seconds_per_ligand=DEFAULT_JOB_DESIGNS
+        * (RFDIFFUSION_S_PER_DESIGN + DEFAULT_SEQS_PER_STRUCT * RF2_S_PER_SEQUENCE),
+        startup_s=120.0,
+        hardware=GPU,
+        usd_per_second=0.000694,
+    ),
     modal_target="RFAntibody.run",
     # each job is one stochastic design run (its row's SMILES is a placeholder): never reuse one
     cacheable=False,

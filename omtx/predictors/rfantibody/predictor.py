@@ -87,14 +87,26 @@ def subprocess_runner(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     return StepRun(process.returncode, output or "")
 
 
+STAND_IN_NOTE = (
+    "CPU stand-in of RFdiffusion, ProteinMPNN and RF2 (omtx.predictors.rfantibody.standin): made-up designs "
+    "and scores in the tools' file formats, for tests only; not RFantibody output"
+)
+
+
 class RFAntibody:
     def __init__(
-        self, runner: Runner | None = None, install: Install | None = None, env: Mapping[str, str] | None = None
+        self,
+        runner: Runner | None = None,
+        install: Install | None = None,
+        env: Mapping[str, str] | None = None,
+        stand_in: bool = False,
     ) -> None:
         base = dict(os.environ if env is None else env)
         self.install = install if install is not None else Install.from_env(base)
         self.runner: Runner = runner if runner is not None else subprocess_runner
         self.env = tool_env(self.install, base)
+        # True when `runner` is the CPU stand-in: every result says so.
+        self.stand_in = stand_in
 
     def predict(self, protein: ProteinIn, ligand: LigandTask, params: BaseModel) -> Prediction:
         assert isinstance(params, RfantibodyParams)
@@ -116,9 +128,15 @@ class RFAntibody:
                 framework = self.install.framework(params.framework)
             return self._run(layout, framework, ligand, params)
 
-    def _run(self, layout: Layout, framework: Path, ligand: LigandTask, params: RfantibodyParams) -> Prediction:
-        # The job's index numbers its designs, so a campaign's jobs write distinct tags and seeds.
-        first = ligand.index * params.num_designs
+    def _run(self, layout: Layout, framework: Path, task: LigandTask, params: RfantibodyParams) -> Prediction:
+        run = task.design
+        if run is not None:
+            # A design job of POST /v1/designs: its slice of the campaign, its own seed.
+            params = params.model_copy(update={"num_designs": run.num_designs, "rf2_seed": run.seed})
+            first = run.first_design
+        else:
+            # A job of a batch: its index numbers its designs (distinct tags and seeds).
+            first = task.index * params.num_designs
         steps = (
             ("rfdiffusion", rfdiffusion_command(params, self.install, layout, framework, first), layout.backbones),
             ("proteinmpnn", proteinmpnn_command(params, self.install, layout), layout.sequences),
@@ -134,16 +152,16 @@ class RFAntibody:
             if left <= 0:
                 raise PredictionFailed(f"{name} not started: the job's {params.timeout_s} s budget is spent")
             started = time.monotonic()
-            run = self.runner(argv, cwd=layout.workdir, env=self.env, timeout_s=left)
+            step = self.runner(argv, cwd=layout.workdir, env=self.env, timeout_s=left)
             took = time.monotonic() - started
-            log.append(f"$ {' '.join(argv)}\n{run.output}\n[{name}: exit {run.returncode}, {took:.1f} s]\n")
-            timings.append({"step": name, "seconds": round(took, 3), "exit": run.returncode})
+            log.append(f"$ {' '.join(argv)}\n{step.output}\n[{name}: exit {step.returncode}, {took:.1f} s]\n")
+            timings.append({"step": name, "seconds": round(took, 3), "exit": step.returncode})
             if name == "proteinmpnn":
-                mpnn_failed = mpnn_failures(run.output)
-            entries = step_outcome(name, run, output, params.timeout_s)
+                mpnn_failed = mpnn_failures(step.output)
+            entries = step_outcome(name, step, output, params.timeout_s)
             quivers.append(entries)
         designs = design_rows(quivers[0], quivers[1], quivers[2], params, mpnn_failed)
-        return prediction(designs, params, "".join(log)[-LOG_TAIL:], timings)
+        return prediction(designs, params, "".join(log)[-LOG_TAIL:], timings, self.stand_in)
 
 
 def step_outcome(name: str, run: StepRun, output: Path, budget_s: int) -> list[QuiverEntry]:
@@ -169,7 +187,9 @@ def step_outcome(name: str, run: StepRun, output: Path, budget_s: int) -> list[Q
     return entries
 
 
-def prediction(designs: Designs, params: RfantibodyParams, log: str, timings: list[dict[str, Any]]) -> Prediction:
+def prediction(
+    designs: Designs, params: RfantibodyParams, log: str, timings: list[dict[str, Any]], stand_in: bool = False
+) -> Prediction:
     if not any(r["status"] == "predicted" for r in designs.rows):
         raise PredictionFailed("RF2 reported no scores for any design")
     best = best_row(designs.rows)
@@ -184,7 +204,9 @@ def prediction(designs: Designs, params: RfantibodyParams, log: str, timings: li
     for tag in sorted(keep):
         files[f"{tag}.pdb"] = (designs.structures[tag].encode(), "chemical/x-pdb")
     raw: dict[str, Any] = {
-        "tool": {"repository": RFANTIBODY_REPO, "commit": RFANTIBODY_COMMIT},
+        "tool": {"repository": RFANTIBODY_REPO, "commit": RFANTIBODY_COMMIT}
+        if not stand_in
+        else {"stand_in": STAND_IN_NOTE},
         "filters": filter_definition(params),
         "designs": designs.rows,
         "mpnn_failed_backbones": designs.mpnn_failed,
@@ -207,4 +229,12 @@ def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:
 
 
 def create() -> RFAntibody:
+    """The real tools, unless the deployment runs the CPU stand-in (tests and the local stack
+    only: settings.rfantibody_standin)."""
+    from omtx.settings import get_settings
+
+    if get_settings().rfantibody_standin:
+        from omtx.predictors.rfantibody.standin import standin_runner
+
+        return RFAntibody(runner=standin_runner, install=Install(), stand_in=True)
     return RFAntibody()

@@ -1,0 +1,160 @@
+"""Routes of design requests (/v1/designs): submit a campaign, read its designs table, download
+its exports. routes.py registers RULES and HANDLERS; cancel, retry and delete are the batch
+routes under /v1/designs too. The shared HTTP helpers are routes.py's, imported at call time
+(routes.py imports this module)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import flask
+from pydantic import BaseModel, Field, create_model
+from werkzeug.routing import Rule
+
+from omtx.designs import report, table
+from omtx.designs.request import DesignRequest
+from omtx.domain import Batch
+from omtx.errors import NotFound
+from omtx.tenancy.keys import Principal
+from omtx.usecases import design_results
+from omtx.usecases.designs import submit_designs
+
+RULES = [
+    Rule("/v1/designs", endpoint="create_design", methods=["POST"]),
+    Rule("/v1/designs/<batch_id>", endpoint="get_design", methods=["GET"]),
+    Rule("/v1/designs/<batch_id>", endpoint="delete_batch", methods=["DELETE"]),
+    Rule("/v1/designs/<batch_id>/designs", endpoint="list_designs", methods=["GET"]),
+    Rule("/v1/designs/<batch_id>/exports/<name>", endpoint="get_design_export", methods=["GET"]),
+    Rule("/v1/designs/<batch_id>/cancel", endpoint="cancel_batch", methods=["POST"]),
+    Rule("/v1/designs/<batch_id>/retry", endpoint="retry_batch", methods=["POST"]),
+]
+MAX_PAGE = 1000
+
+_TYPES: dict[str, Any] = {name: (str | None, None) for name in table.COLUMNS}
+_TYPES |= {name: (float | None, None) for name in table.NUMERIC}
+_TYPES |= {name: (bool | None, None) for name in (*table.FLAGS, "filter_rosetta_ddg", "stand_in")}
+DesignRow: type[BaseModel] = create_model(
+    "DesignRow",
+    __doc__="One designed sequence: its job and run, tags, RF2 scores, each filter's flag (None: not "
+    "evaluated), CDR and chain sequences, and the link to its complex structure (PDB).",
+    **_TYPES,
+)
+
+
+class DesignPage(BaseModel):
+    batch_id: str
+    status: str
+    results: dict[str, str] = Field(description="URIs of the result files (once the campaign is final)")
+    matching: int = Field(description="designs that pass the query's filters")
+    designs: list[DesignRow]  # type: ignore[valid-type,unused-ignore]
+    next_cursor: str | None
+
+
+def _design_batch(batch_id: str, caller: Principal) -> Batch:
+    from omtx.api import routes as api
+
+    batch = api._batch_or_404(batch_id, caller)
+    if batch.kind != "designs":
+        raise NotFound(f"design campaign {batch_id} not found (it is a ligand batch: /v1/batches/{batch_id})")
+    return batch
+
+
+def create_design(request: flask.Request, caller: Principal) -> flask.Response:
+    from omtx.api import routes as api
+
+    outcome = submit_designs(
+        api._body(request, DesignRequest), caller.tenant, dry_run=api._flag(request, "dry_run"), budgeted=caller.metered
+    )
+    if outcome.batch_id is None:
+        return api._json(outcome)
+    return api._json(outcome, 202, {"Location": outcome.links["self"]})
+
+
+def get_design(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    from omtx.api import routes as api
+
+    view = api._batch_view(_design_batch(batch_id, caller), deliveries=True)
+    view.links |= {
+        "designs": f"/v1/designs/{batch_id}/designs",
+        **{
+            name: f"/v1/designs/{batch_id}/exports/{name}"
+            for name, key in design_results.EXPORTS.items()
+            if key in view.results
+        },
+    }
+    return api._json(view)
+
+
+def _query(request: flask.Request) -> dict[str, Any]:
+    """order_by (default interaction_pae; '-' for descending), min_<metric>/max_<metric>, and
+    true/false for passes_filters and each filter_<name>."""
+    from omtx.api import routes as api
+
+    ranges, flags = [], {}
+    for key, raw in request.args.items():
+        if match := api.RANGE_PARAM.match(key):
+            try:
+                value = float(raw)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise api.QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a finite number", "input": raw}])
+            ranges.append((match.group(2), ">=" if match.group(1) == "min" else "<=", value))
+        elif key in table.FLAGS:
+            flags[key] = api._flag(request, key)
+    order = request.args.get("order_by", "interaction_pae")
+    return {"order_by": order.lstrip("-"), "descending": order.startswith("-"), "ranges": ranges, "flags": flags}
+
+
+def list_designs(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    from omtx.api import routes as api
+
+    batch = _design_batch(batch_id, caller)
+    query = _query(request)
+    cursor = request.args.get("cursor", "0")
+    if not cursor.isascii() or not cursor.isdecimal():
+        raise api.QueryError(
+            "bad cursor", [{"loc": ["query", "cursor"], "msg": "next_cursor of a page", "input": cursor}]
+        )
+    try:
+        rows = table.select(design_results.design_rows(batch), **query)
+    except table.TableQueryError as exc:
+        raise api.QueryError("bad query", [{"loc": ["query"], "msg": str(exc), "input": None}]) from None
+    start, limit = int(cursor), api._limit(request)
+    page = rows[start : start + limit]
+    following = str(start + limit) if start + limit < len(rows) else None
+    body = DesignPage(
+        batch_id=batch_id,
+        status=batch.status.value,
+        results=batch.results,
+        matching=len(rows),
+        designs=page,
+        next_cursor=following,
+    )
+    return api._json(body)
+
+
+def get_design_export(request: flask.Request, caller: Principal, batch_id: str, name: str) -> flask.Response:
+    from omtx.api import routes as api
+
+    batch = _design_batch(batch_id, caller)
+    if name not in design_results.EXPORTS:
+        raise NotFound(f"no export named {name!r}; exports: {', '.join(design_results.EXPORTS)}")
+    uri = batch.results.get(design_results.EXPORTS[name])
+    if uri is None:
+        raise NotFound(f"{name} is written when the campaign finishes (status: {batch.status.value})")
+    response = api._stream(uri, name)
+    if name == "report.html":
+        # The report's scripts (3Dmol.js and its start-up) are allowed by their hashes only.
+        response.headers["Content-Security-Policy"] = report.REPORT_POLICY
+    return response
+
+
+HANDLERS: dict[str, tuple[Callable[..., flask.Response], Literal["tenant"]]] = {
+    "create_design": (create_design, "tenant"),
+    "get_design": (get_design, "tenant"),
+    "list_designs": (list_designs, "tenant"),
+    "get_design_export": (get_design_export, "tenant"),
+}
