@@ -107,6 +107,34 @@ class JobsDone(Event):
         return super().attributes() | {"count": str(len(self.results))}
 
 
+_URI = {"type": "string", "description": "gs:// URI"}
+# The manifest's keys: a ligand batch's files, or a design campaign's (kind=designs). Listed, not
+# required: a subscriber checks which kind it got by the keys present.
+LIGAND_RESULT_FILES = ("aggregated_json", "summary_json", "job_index_json", "csv", "parquet", "report_html")
+DESIGN_RESULT_FILES = (
+    "designs_json",
+    "designs_csv",
+    "passing_fasta",
+    "summary_json",
+    "job_index_json",
+    "report_html",
+)
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "description": "Result files by name. Ligand batches: "
+    + ", ".join(LIGAND_RESULT_FILES)
+    + "; design campaigns (POST /v1/designs): "
+    + ", ".join(DESIGN_RESULT_FILES)
+    + " (designs_csv: one row per design with scores and filter flags; passing_fasta: the sequences of the "
+    "designs that pass the filters); both: batch_metadata_json, batch_index_json",
+    "properties": {
+        name: _URI
+        for name in dict.fromkeys(
+            (*LIGAND_RESULT_FILES, *DESIGN_RESULT_FILES, "batch_metadata_json", "batch_index_json")
+        )
+    },
+}
+
+
 class BatchDone(Event):
     """Published once per batch; `event_id` is stable so subscribers can dedupe redeliveries."""
 
@@ -118,7 +146,7 @@ class BatchDone(Event):
     total: int
     succeeded: int
     failed: int
-    results: dict[str, str]
+    results: dict[str, str] = Field(json_schema_extra=MANIFEST_SCHEMA)
     finished_at: datetime
     revision: int = 0
 
