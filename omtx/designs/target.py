@@ -11,7 +11,7 @@ from omtx.designs.exposure import MIN_RELATIVE_SASA, relative_sasa
 from omtx.predictors.rfantibody.inputs import InputProblem, check_target, summarize_pdb
 from omtx.structures import is_mmcif
 
-_HOTSPOT = re.compile(r"^([A-Za-z0-9]?)(-?\d{1,5})$")
+_HOTSPOT = re.compile(r"^([A-Za-z]?)(-?\d{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,8 @@ def hotspot_problems(target: Target, hotspots: list[str]) -> tuple[list[str], li
                     raw,
                 )
             )
-    return [f"{target.chain}{number}" for number, _ in parsed.values()], problems
+    buried = {p["loc"][1] for p in problems}
+    return [f"{target.chain}{number}" for i, (number, _) in parsed.items() if i not in buried], problems
 
 
 def target_problems(target: Target, hotspots: list[str]) -> list[dict[str, Any]]:

@@ -29,6 +29,8 @@ def stack_env(tmp_path_factory) -> dict[str, str]:
         "OMTX_STATE_DIR": str(state),
         "OMTX_FANOUT_FROM": "40",
         "OMTX_FANOUT_RANGE": "20",
+        # rfantibody jobs run its CPU stand-in (no GPU tools here): see omtx/predictors/rfantibody/standin.py
+        "OMTX_RFANTIBODY_STANDIN": "1",
     }
 
 
