@@ -108,3 +108,6 @@ class ModelSpec:
     job_deadline_s: int | None = None
     # Worker calls in flight at once, across batches (None: unbounded); settings may override
     max_calls_in_flight: int | None = None
+    # Designs binders instead of scoring ligands: submitted with POST /v1/designs only, never as a
+    # batch of (placeholder) ligand rows
+    designs: bool = False

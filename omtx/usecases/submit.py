@@ -109,6 +109,16 @@ def validate(request: BatchRequest, tenant: str = "") -> Validated:
     problems: list[dict[str, Any]] = []  # the request's own, not a row's: never skipped
     _gather(problems, partial(check_webhook_url, request.webhook_url, settings))
     spec = _gather(problems, partial(get_model, request.model))
+    if spec is not None and spec.designs:
+        problems.append(
+            {
+                "loc": ["model"],
+                "msg": f"{spec.name} designs antibodies and takes no ligands: submit a design request with "
+                "POST /v1/designs (target chain, hotspots, framework, number of designs)",
+                "input": spec.name,
+            }
+        )
+        spec = None
     params = _gather(problems, partial(parse_params, spec, request.params)) if spec else None
     # The batch keeps a copy in the caller's own folder, so nothing downstream ever reads a
     # reference the caller wrote.

@@ -28,14 +28,9 @@ def vina_dry_run(client, key, structure):
     return client.post("/v1/batches?dry_run=true", json=request, headers=bearer(key))
 
 
-def rfantibody_dry_run(client, key, structure):
-    request = {
-        "model": "rfantibody",
-        "params": {"hotspots": "A30"},
-        "protein": {"sequence": docking_request(1)["protein"]["sequence"], "structure": structure},
-        "ligands": [{"name": "design", "smiles": "C"}],
-    }
-    return client.post("/v1/batches?dry_run=true", json=request, headers=bearer(key))
+def design_dry_run(client, key, structure):
+    request = {"target": {"structure": structure, "chain": "A"}, "hotspots": ["A30"], "num_designs": 10}
+    return client.post("/v1/designs?dry_run=true", json=request, headers=bearer(key))
 
 
 def seeded_job_with_complex(settings, tenant: str, text: str) -> str:
@@ -115,11 +110,11 @@ def test_a_tenant_uses_its_own_structures_and_no_one_elses(keyed, tenant_names, 
     ]
     messages = set()
     for uri in a_objects + missing:
-        for dry_run in (vina_dry_run, rfantibody_dry_run):
+        for dry_run, loc in ((vina_dry_run, ["protein", "structure"]), (design_dry_run, ["target", "structure"])):
             answer = dry_run(keyed, g, uri)
             assert answer.status_code == 422, (uri, answer.get_json())
             detail = answer.get_json()["detail"]
-            assert [d["loc"] for d in detail] == [["protein", "structure"]], detail
+            assert [d["loc"] for d in detail] == [loc], detail
             messages.add(detail[0]["msg"])
     assert messages == {structures.NOT_YOURS}  # the same words whether the object exists or not
     # ... while A still uses its own.

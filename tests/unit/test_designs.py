@@ -279,3 +279,19 @@ def test_openapi_documents_post_designs_with_examples():
         doc["components"]["schemas"]
     )
     assert "/v1/designs/{batch_id}/designs" in doc["paths"]
+
+
+def test_a_ligand_batch_of_rfantibody_is_refused_with_where_to_go():
+    from omtx.domain import BatchRequest
+    from omtx.usecases.submit import validate as validate_batch
+
+    placeholder = BatchRequest(
+        model="rfantibody",
+        params={"hotspots": "T305"},
+        protein={"sequence": "KLDVYAFGWLE", "structure": TARGET},
+        ligands=[{"name": "design", "smiles": "C"}],
+    )
+    with pytest.raises(InputError) as refused:
+        validate_batch(placeholder, "acme")
+    assert [d["loc"] for d in refused.value.details] == [["model"]]
+    assert "POST /v1/designs" in refused.value.details[0]["msg"]

@@ -1,10 +1,12 @@
 """`rfantibody`: de novo antibody and nanobody design with RosettaCommons/RFantibody on a GPU.
 
-RFantibody designs binders, it does not score a ligand. In this platform's batch model one job is
-one design run against the batch's protein: the target structure comes in `protein.structure` (PDB
-text, or the gs:// URI submit stored it under), and the job's parameters say the framework,
-epitope hotspots, CDR loop lengths and how many designs. The job's ligand row only numbers the run
-(its index offsets the design tags and seeds); its SMILES is not read. A job runs the three steps
+RFantibody designs binders, it does not score a ligand: it is submitted as a design request
+(POST /v1/designs, omtx/designs and omtx/usecases/designs.py), never as a ligand batch. One job is
+one design run against the campaign's target chain: the target structure comes in
+`protein.structure` (PDB text, or the gs:// URI submit stored it under), the job's parameters say
+the framework, epitope hotspots, CDR loop lengths and designs per job, and the job's DesignRun
+(`task.design`) its design numbers (RFdiffusion's design_startnum: distinct tags) and seed. A job
+of a batch submitted before design requests existed numbers its run by its index. A job runs the three steps
 of the published pipeline, each a CLI of the repository, then reads RF2's per-design scores,
 applies the README's design filters and records them per design. Every step loads its model
 itself (the tools have no in-process API), so a container keeps the weights on its Volume and in
@@ -73,4 +75,5 @@ SPEC = ModelSpec(
     check_structure="omtx.predictors.rfantibody:check_structure",
     # design runs hold a GPU for tens of minutes
     max_calls_in_flight=10,
+    designs=True,
 )
