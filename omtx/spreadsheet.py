@@ -6,7 +6,10 @@ the raw value. Numbers are written as numbers: -7.2 stays a number."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -24,3 +27,13 @@ def cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def table(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> bytes:
+    """The rows as the bytes of a whole CSV file: these columns, safe cells, CRLF (RFC 4180)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: cell(row.get(k)) for k in columns})
+    return out.getvalue().encode(ENCODING)

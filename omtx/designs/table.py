@@ -5,8 +5,6 @@ predictor)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -122,12 +120,7 @@ def _number(value: Any) -> bool:
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: spreadsheet.cell(row.get(k)) for k in COLUMNS})
-    return out.getvalue().encode(spreadsheet.ENCODING)
+    return spreadsheet.table(rows, COLUMNS)
 
 
 def passing_fasta(rows: Iterable[dict[str, Any]], width: int = 80) -> str:

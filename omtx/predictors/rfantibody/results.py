@@ -3,8 +3,6 @@ the best design and the summary metrics. Pure functions."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,9 +129,4 @@ def summary_metrics(designs: Designs, params: RfantibodyParams) -> dict[str, Any
 
 def designs_csv(rows: list[dict[str, Any]]) -> bytes:
     """The designs table as the bytes of a CSV file that opens safely in Excel (omtx.spreadsheet)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: spreadsheet.cell(row.get(k)) for k in CSV_COLUMNS})
-    return out.getvalue().encode(spreadsheet.ENCODING)
+    return spreadsheet.table(rows, CSV_COLUMNS)
