@@ -64,12 +64,21 @@ def _design_batch(batch_id: str, caller: Principal) -> Batch:
 def create_design(request: flask.Request, caller: Principal) -> flask.Response:
     from omtx.api import routes as api
 
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise api.QueryError(
+            "bad Idempotency-Key", [{"loc": ["header", "Idempotency-Key"], "msg": "1–255 characters", "input": key}]
+        )
     outcome = submit_designs(
-        api._body(request, DesignRequest), caller.tenant, dry_run=api._flag(request, "dry_run"), budgeted=caller.metered
+        api._body(request, DesignRequest),
+        caller.tenant,
+        dry_run=api._flag(request, "dry_run"),
+        idempotency_key=key,
+        budgeted=caller.metered,
     )
     if outcome.batch_id is None:
         return api._json(outcome)
-    return api._json(outcome, 202, {"Location": outcome.links["self"]})
+    return api._json(outcome, 200 if outcome.replayed else 202, {"Location": outcome.links["self"]})
 
 
 def get_design(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:

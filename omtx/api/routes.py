@@ -461,6 +461,8 @@ def _stream(uri: str, filename: str) -> flask.Response:
 
 def get_export(request: flask.Request, caller: Principal, batch_id: str, name: str) -> flask.Response:
     batch = _batch_or_404(batch_id, caller)
+    if batch.kind == "designs":  # a campaign's own files and report policy (omtx/api/designs.py)
+        return designs.get_design_export(request, caller, batch_id, name)
     if name not in EXPORTS:
         raise NotFound(f"no export named {name!r}; exports: {', '.join(EXPORTS)}")
     uri = batch.results.get(EXPORTS[name])

@@ -5,6 +5,8 @@ ligand."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from typing import Any
 
@@ -14,15 +16,16 @@ from omtx.designs import plan
 from omtx.designs.request import DesignRequest
 from omtx.designs.target import Target, cut_target, hotspot_problems, problem, target_problems
 from omtx.domain import Batch, BatchStatus, DesignCampaign, DesignRun, Job, ProteinIn
-from omtx.errors import InputError
+from omtx.errors import Conflict, InputError
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
-from omtx.gcp.firestore import tenants
+from omtx.gcp.firestore import idempotency, tenants
 from omtx.ids import input_hash, job_id, new_batch_id, shard_count, shard_of
 from omtx.predictors.registry import get_model
 from omtx.predictors.rfantibody.inputs import InputProblem, check_framework
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.settings import get_settings
+from omtx.tenancy.errors import BudgetExceeded
 from omtx.usecases.fanout import protein_key, publish_chunks
 from omtx.usecases.structures import store_text, with_text
 from omtx.usecases.submit import ESTIMATE_PARALLEL_CALLS, Estimate
@@ -42,6 +45,7 @@ class DesignAccepted(BaseModel):
     hotspots: list[str] = Field(description="the hotspots as RFantibody reads them (chain + number)")
     estimate: Estimate
     dry_run: bool = False
+    replayed: bool = False
     links: dict[str, str] = Field(default_factory=dict)
 
 
@@ -49,7 +53,7 @@ class Checked(BaseModel):
     model_config = {"arbitrary_types_allowed": True}
 
     params: RfantibodyParams
-    target: Any  # Target
+    target: Target
     hotspots: list[str]
     positions: list[int]
     runs: list[DesignRun]
@@ -134,8 +138,41 @@ def estimate(checked: Checked) -> Estimate:
 
 
 def submit_designs(
-    request: DesignRequest, tenant: str, *, dry_run: bool = False, budgeted: bool = False
+    request: DesignRequest,
+    tenant: str,
+    *,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+    budgeted: bool = False,
 ) -> DesignAccepted:
+    """As submit_batch: with an Idempotency-Key, the same request answers with the campaign it
+    created (replayed), another request with the same key is a Conflict."""
+    if dry_run or idempotency_key is None:
+        checked, outcome = _accepted(request, tenant, dry_run=dry_run, budgeted=budgeted)
+        return outcome if dry_run else _created(request, checked, outcome, tenant, new_batch_id())
+    body = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    fingerprint = "designs:" + hashlib.sha256(body.encode()).hexdigest()
+    claim = idempotency.claim_idempotency_key(
+        tenant, idempotency_key, fingerprint, new_batch_id(), get_settings().idempotency_lease_s
+    )
+    if claim.fingerprint != fingerprint:
+        raise Conflict(f"Idempotency-Key {idempotency_key!r} was used with a different request body")
+    if claim.outcome is not None:
+        return DesignAccepted.model_validate(claim.outcome).model_copy(update={"replayed": True})
+    if not claim.owned:
+        raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
+    try:
+        checked, outcome = _accepted(request, tenant, dry_run=False, budgeted=budgeted)
+    except (InputError, BudgetExceeded):
+        idempotency.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
+        raise
+    outcome = _created(request, checked, outcome, tenant, claim.batch_id)
+    idempotency.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
+    return outcome
+
+
+def _accepted(request: DesignRequest, tenant: str, *, dry_run: bool, budgeted: bool) -> tuple[Checked, DesignAccepted]:
+    """Validated, estimated and (unless a dry run) charged; nothing created yet."""
     checked = validate(request, tenant)
     answer = estimate(checked)
     outcome = DesignAccepted(
@@ -148,11 +185,15 @@ def submit_designs(
         estimate=answer,
         dry_run=dry_run,
     )
-    if dry_run:
-        return outcome
-    if budgeted and answer.gpu_seconds > 0:
+    if not dry_run and budgeted and answer.gpu_seconds > 0:
         tenants.charge(tenant, answer.gpu_seconds)  # BudgetExceeded: nothing created
-    batch_id = _create(request, checked, tenant)
+    return checked, outcome
+
+
+def _created(
+    request: DesignRequest, checked: Checked, outcome: DesignAccepted, tenant: str, batch_id: str
+) -> DesignAccepted:
+    _create(request, checked, tenant, batch_id)
     location = f"/v1/designs/{batch_id}"
     return outcome.model_copy(
         update={
@@ -163,11 +204,10 @@ def submit_designs(
     )
 
 
-def _create(request: DesignRequest, checked: Checked, tenant: str) -> str:
+def _create(request: DesignRequest, checked: Checked, tenant: str, batch_id: str) -> None:
     settings = get_settings()
     spec = get_model(MODEL)
-    batch_id = new_batch_id()
-    target: Target = checked.target
+    target = checked.target
     # The request as given, but a structure sent inline is stored once (below), not twice.
     stored = store_text(tenant, target.pdb)
     body = request.model_dump(exclude={"target"}) | {"target": {"chain": target.chain, "structure": stored.uri}}
@@ -206,7 +246,6 @@ def _create(request: DesignRequest, checked: Checked, tenant: str) -> str:
     jobs = design_jobs(batch, checked.runs)
     batch_store.create_batch(batch, jobs)
     publish_chunks(batch, jobs)
-    return batch_id
 
 
 def design_jobs(batch: Batch, runs: list[DesignRun]) -> list[Job]:

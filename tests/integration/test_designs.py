@@ -140,10 +140,21 @@ def test_a_design_campaign_runs_to_its_designs_table_and_exports(settings, subsc
     assert len(events) == 1
     assert {"designs_csv", "passing_fasta", "designs_json", "report_html"} <= set(events[0]["results"])
 
-    # The same request again runs again: a design run is never answered from a cache.
-    again = api(settings, "POST", "/v1/designs", json=campaign(uri)).json()["batch_id"]
+    # The same request again runs again: a design run is never answered from a cache. With an
+    # Idempotency-Key, a retried POST answers with the campaign it created.
+    key = {"Idempotency-Key": f"designs-{b}"}
+    first = api(settings, "POST", "/v1/designs", json=campaign(uri), headers=key)
+    again = first.json()["batch_id"]
+    replay = api(settings, "POST", "/v1/designs", json=campaign(uri), headers=key)
+    assert (first.status_code, replay.status_code, replay.json()["batch_id"]) == (202, 200, again)
+    assert replay.json()["replayed"] is True and again != b
+    assert api(settings, "POST", "/v1/designs", json=campaign(uri, num_designs=6), headers=key).status_code == 409
     wait_for(lambda: final(again), timeout_s=180)
     assert all(j.cached_from is None and j.executor == "local" for j in job_store.iter_jobs(again))
+    # The batch routes serve a campaign's files too, with its report's policy.
+    via_batches = api(settings, "GET", f"/v1/batches/{again}/exports/report.html")
+    assert via_batches.status_code == 200 and "sha256-" in via_batches.headers["Content-Security-Policy"]
+    assert via_batches.headers["Content-Security-Policy"] == report.headers["Content-Security-Policy"]
 
     # A ligand batch's routes do not take it for a design campaign, nor the reverse.
     assert api(settings, "GET", f"/v1/designs/{b}/exports/batch_results.csv").status_code == 404
