@@ -87,6 +87,7 @@ class ModelView(BaseModel):
     primary_metric: str = Field(description="What results are ranked by unless asked otherwise")
     higher_is_better: bool = Field(description="The primary metric's direction")
     needs_structure: bool = Field(description="protein.structure is required (docking)")
+    designs: bool = Field(description="designs binders: submitted with POST /v1/designs, never as a ligand batch")
 
     @classmethod
     def of(cls, spec: ModelSpec) -> ModelView:
