@@ -475,3 +475,9 @@ ROUTES: dict[str, Route] = {
     "get_job": Route(get_job, "tenant"),
     "get_job_file": Route(get_job_file, "tenant"),
 }
+
+
+# Campaign routes live in their own module; it adds its rules and handlers here.
+from omtx.api import campaign_routes  # noqa: E402 - needs the helpers above
+
+campaign_routes.register(URLS, ROUTES, Route)
