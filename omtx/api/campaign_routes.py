@@ -180,7 +180,7 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
     def batch_done_push(request: flask.Request) -> flask.Response:
         """Pub/Sub push of `batch-done`: a campaign stage's end advances its campaign. A transient
         failure answers 500, so Pub/Sub redelivers; a malformed message is acknowledged."""
-        envelope = request.get_json(silent=True)
+        envelope: Any = request.get_json(silent=True)
         try:
             pushed = envelope["message"]
             message = PubsubMessage(

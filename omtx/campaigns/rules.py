@@ -42,7 +42,7 @@ class Threshold(BaseModel):
                 raise ValueError(f"{text!r}: the value must be a number, true or false") from None
             if not math.isfinite(value):
                 raise ValueError(f"{text!r}: the value must be finite")
-        return cls(metric=metric, op=op, value=value)  # type: ignore[arg-type]
+        return cls(metric=metric, op=op, value=value)
 
     @model_validator(mode="after")
     def _bool_equality_only(self) -> Threshold:

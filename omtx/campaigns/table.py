@@ -52,9 +52,9 @@ def build(
             names.append("error")
         columns += [f"{stage.name}.{m}" for m in names]
     ranks = _final_ranks(stages[-1]) if stages else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ligand in library:
-        row: dict[str, Any] = {
+        out: dict[str, Any] = {
             "index": ligand.index,
             "ligand_name": ligand.name,
             "canonical_smiles": ligand.canonical_smiles,
@@ -65,20 +65,20 @@ def build(
             if result is None:
                 break
             last = stage.name
-            row[f"{stage.name}.status"] = result.status
-            row.update({f"{stage.name}.{k}": v for k, v in result.metrics.items()})
+            out[f"{stage.name}.status"] = result.status
+            out.update({f"{stage.name}.{k}": v for k, v in result.metrics.items()})
             if result.error:
-                row[f"{stage.name}.error"] = result.error
+                out[f"{stage.name}.error"] = result.error
             if result.status != "succeeded":
                 reason = f"{result.status} in {stage.name}" + (f": {result.error}" if result.error else "")
             elif ligand.name in stage.exits:
                 reason = stage.exits[ligand.name]
             elif n == len(stages) - 1:
                 reason = ended or PASSED
-        row["last_stage"] = last
-        row["exit_reason"] = reason
-        row["final_rank"] = ranks.get(ligand.name)
-        rows.append(row)
+        out["last_stage"] = last
+        out["exit_reason"] = reason
+        out["final_rank"] = ranks.get(ligand.name)
+        rows.append(out)
     rows.sort(key=lambda r: (r["final_rank"] is None, r["final_rank"] or 0, r["index"]))
     return columns, rows
 

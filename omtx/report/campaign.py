@@ -22,7 +22,7 @@ def render_campaign(
     funnel_rows = "".join(
         f"<tr><td>{e(str(s['stage']))}</td><td>{s.get('in', 0)}</td><td>{_fmt(s.get('succeeded'))}</td>"
         f"<td>{_fmt(s.get('failed'))}</td>"
-        f'<td><div style="background:#4c78a8;height:12px;width:{400 * int(s.get("in", 0)) / widest:.0f}px"></div></td></tr>'
+        f'<td><div style="background:#4c78a8;height:12px;width:{_bar(s, widest)}px"></div></td></tr>'
         for s in funnel
     )
     head = "".join(f"<th>{e(c)}</th>" for c in hit_columns)
@@ -55,3 +55,7 @@ canvas {{ border: 1px solid #ccc; cursor: grab; }}
 <script>{VIEWER}</script>
 </body></html>
 """
+
+
+def _bar(stage: dict[str, Any], widest: int) -> str:
+    return f"{400 * int(stage.get('in', 0)) / widest:.0f}"

@@ -91,7 +91,7 @@ def finish(campaign: Campaign, status: CampaignStatus, reason: str) -> bool:
             event_id=CampaignDone.stable_id(campaign.campaign_id),
             campaign_id=campaign.campaign_id,
             tenant=campaign.tenant,
-            status=status.value,  # type: ignore[arg-type]
+            status=status.value,
             reason=reason,
             stages=counts,
             results=results,
@@ -117,21 +117,21 @@ def write_results(
         spec = get_model(plan.model)
         count = CampaignStageCount(stage=plan.name, model=plan.model)
         if state is not None and state.results:
-            rows = stage_rows(state.results)
-            result = table.StageResult(plan.name, spec.primary_metric, spec.higher_is_better, rows)
+            ran = stage_rows(state.results)
+            result = table.StageResult(plan.name, spec.primary_metric, spec.higher_is_better, ran)
             if n + 1 < len(campaign.stages) and status != CampaignStatus.CANCELLED and state.status != "cancelled":
-                _, result.exits = selection(campaign, n, rows)
+                _, result.exits = selection(campaign, n, ran)
                 nxt = campaign.stage_state(n + 1)
                 for name, why in (nxt.refused if nxt else {}).items():
                     result.exits[name] = f"{campaign.stages[n + 1].name} refused it: {why}"
             stages.append(result)
-            succeeded = sum(r.status == "succeeded" for r in rows.values())
+            succeeded = sum(r.status == "succeeded" for r in ran.values())
             count = count.model_copy(
                 update={
                     "batch_id": state.batch_id,
-                    "ran": len(rows),
+                    "ran": len(ran),
                     "succeeded": succeeded,
-                    "failed": len(rows) - succeeded,
+                    "failed": len(ran) - succeeded,
                 }
             )
         if state is not None:

@@ -145,7 +145,7 @@ def submit_campaign(
         metered=budgeted,
     )
     store.create_campaign(campaign)
-    _start_stage(campaign, 0, [lig["name"] for lig in library], library)
+    _start_stage(campaign, 0, [str(lig["name"]) for lig in library], library)
     return accepted.model_copy(update={"campaign_id": campaign_id, "status": CampaignStatus.RUNNING.value})
 
 
