@@ -44,13 +44,20 @@ def load_library(campaign: Campaign) -> list[table.LibraryLigand]:
     return [table.LibraryLigand(r["index"], r["name"], r["canonical_smiles"]) for r in rows]
 
 
-def stage_rows(results: dict[str, str]) -> dict[str, table.StageRow]:
+KEPT_COLUMNS = {"ligand_name", "status", "error", "files"}
+
+
+def stage_rows(results: dict[str, str], *, files: bool = True) -> dict[str, table.StageRow]:
     """A finished stage's jobs by ligand name, from its batch's Parquet (the batch-done manifest):
-    one object read, however many jobs."""
+    one object read, however many jobs; only the columns a campaign uses are decoded (`files`
+    only for the report)."""
     uri = results.get("parquet")
     if uri is None:
         return {}
-    data = pq.read_table(io.BytesIO(storage.get_bytes(uri))).to_pylist()
+    source = pq.ParquetFile(io.BytesIO(storage.get_bytes(uri)))
+    wanted = KEPT_COLUMNS if files else KEPT_COLUMNS - {"files"}
+    columns = [c for c in source.schema_arrow.names if c in wanted or c not in FIXED or c.startswith("metric.")]
+    data = source.read(columns=columns).to_pylist()
     rows = {}
     for r in data:
         metrics = {
