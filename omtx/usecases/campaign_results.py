@@ -57,17 +57,18 @@ def stage_rows(results: dict[str, str], *, files: bool = True) -> dict[str, tabl
     source = pq.ParquetFile(io.BytesIO(storage.get_bytes(uri)))
     wanted = KEPT_COLUMNS if files else KEPT_COLUMNS - {"files"}
     columns = [c for c in source.schema_arrow.names if c in wanted or c not in FIXED or c.startswith("metric.")]
-    data = source.read(columns=columns).to_pylist()
+    read = source.read(columns=columns)
+    # Column by column: far faster than row dicts (to_pylist) for 10,000 rows.
+    values = {name: read.column(name).to_pylist() for name in read.column_names}
+    metric_names = [c for c in read.column_names if c not in KEPT_COLUMNS]
+    errors = values.get("error") or [None] * read.num_rows
+    file_maps = values.get("files") or [None] * read.num_rows
     rows = {}
-    for r in data:
-        metrics = {
-            (k.removeprefix("metric.")): v
-            for k, v in r.items()
-            if (k not in FIXED or k.startswith("metric.")) and v is not None
-        }
-        files = r.get("files") or {}
-        files = json.loads(files) if isinstance(files, str) else files
-        rows[r["ligand_name"]] = table.StageRow(r["status"], metrics, r.get("error"), dict(files))
+    for i, name in enumerate(values["ligand_name"]):
+        metrics = {m.removeprefix("metric."): values[m][i] for m in metric_names if values[m][i] is not None}
+        found = file_maps[i] or {}
+        found = json.loads(found) if isinstance(found, str) else found
+        rows[name] = table.StageRow(values["status"][i], metrics, errors[i], dict(found))
     return rows
 
 
