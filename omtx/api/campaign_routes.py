@@ -7,6 +7,7 @@ import base64
 import binascii
 import io
 import math
+import re
 from typing import Any
 
 import flask
@@ -24,6 +25,7 @@ from omtx.events import BatchDone
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import campaigns as campaign_store
+from omtx.gcp.firestore.common import InvalidCursor
 from omtx.predictors.registry import get_model
 from omtx.tenancy.keys import Principal
 from omtx.usecases import campaigns
@@ -75,6 +77,18 @@ class CampaignView(BaseModel):
     finished_at: Any
     results: dict[str, str]
     links: dict[str, str]
+
+
+class CampaignPage(BaseModel):
+    campaigns: list[CampaignView]
+    next_cursor: str | None
+
+
+class CampaignRowsPage(BaseModel):
+    campaign_id: str
+    total: int = Field(description="Rows that pass the filters")
+    rows: list[dict[str, Any]] = Field(description="One per library ligand: see docs/api.md#campaigns")
+    next_cursor: str | None
 
 
 def view(campaign: Campaign) -> CampaignView:
@@ -148,7 +162,7 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
         found, cursor = campaign_store.list_campaigns(
             caller.tenant, limit=r._limit(request, 20), status=status, cursor=r._cursor(request)
         )
-        return r._json({"campaigns": [view(c).model_dump(mode="json") for c in found], "next_cursor": cursor})
+        return r._json(CampaignPage(campaigns=[view(c) for c in found], next_cursor=cursor))
 
     def get_campaign(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
         return r._json(view(campaigns.get_owned(campaign_id, caller.tenant)))
@@ -162,11 +176,14 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
             raise NotFound(f"results are written when the campaign ends (status: {campaign.status.value})")
         rows = pq.read_table(io.BytesIO(storage.get_bytes(campaign.results["parquet"]))).to_pylist()
         rows = _filtered(request, rows, r)
-        offset = int(r._cursor(request) or 0)
+        cursor = r._cursor(request) or "0"
+        if not cursor.isdecimal():
+            raise InvalidCursor(f"cursor {cursor!r} was not handed out by this API")
+        offset = int(cursor)
         limit = r._limit(request)
         page = rows[offset : offset + limit]
         following = str(offset + limit) if offset + limit < len(rows) else None
-        return r._json({"campaign_id": campaign_id, "total": len(rows), "rows": page, "next_cursor": following})
+        return r._json(CampaignRowsPage(campaign_id=campaign_id, total=len(rows), rows=page, next_cursor=following))
 
     def campaign_export(request: flask.Request, caller: Principal, campaign_id: str, name: str) -> flask.Response:
         campaign = campaigns.get_owned(campaign_id, caller.tenant)
@@ -196,6 +213,8 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
         r.log.info("batch-done %s: %s", event.batch_id, outcome, extra={"batch_id": event.batch_id})
         return flask.Response(status=204)
 
+    # A campaign id that omtx.usecases.campaigns never hands out is not found, before any lookup.
+    r.ID_PATTERNS["campaign_id"] = re.compile(r"c[0-9a-f]{16}")
     for rule in RULES:
         urls.add(rule)
     handlers = {

@@ -232,19 +232,33 @@ def test_cancel_stops_the_running_stage_and_starts_no_more(settings):
 
 
 def test_the_reconciler_redrives_a_stage_whose_batch_done_was_lost(settings):
-    body = plan(stages=plan()["stages"][:2])
-    # stage 0's batch-done is delivered to nobody: the push subscription is detached meanwhile
-    campaign_id = requests.post(f"{settings.api_base_url}/v1/campaigns", json=body, timeout=60).json()["campaign_id"]
-    first = campaigns.stage_batch_id(campaign_id, 0)
-    wait_for(lambda: (b := campaigns.batch_store.get_batch(first)) and b.status.is_final, timeout_s=60)
-    # simulate the lost delivery: a claim whose holder died (expired lease, never done)
-    token = campaign_store.claim_advance(campaign_id, 0, "dead-holder", 5)
-    if token is not None:  # the push had not arrived yet: it now finds the claim held
-        campaign_store.release_advance(campaign_id, 0, token)
-    wait_for(
-        lambda: reconcile_once() is not None and campaign_store.get_campaign(campaign_id).status.is_final,
-        timeout_s=120,
-        interval_s=1,
-    )
-    assert campaign_store.get_campaign(campaign_id).status.value == "completed"
-    assert len(stage_batches(campaign_id)) == 2
+    """The push subscription is turned into a pull one meanwhile, so no batch-done reaches the
+    campaign: only the reconciler moves it, and a holder that died blocks it until its lease ends."""
+    from google.cloud import pubsub_v1
+
+    subscriber = pubsub_v1.SubscriberClient()
+    push = subscriber.subscription_path(settings.project, "submit-batch-done")
+    endpoint = subscriber.get_subscription(subscription=push).push_config.push_endpoint
+    subscriber.modify_push_config(subscription=push, push_config={})
+    try:
+        body = plan(stages=plan()["stages"][:2])
+        campaign_id = requests.post(f"{settings.api_base_url}/v1/campaigns", json=body, timeout=60).json()[
+            "campaign_id"
+        ]
+        first = campaigns.stage_batch_id(campaign_id, 0)
+        wait_for(lambda: (b := campaigns.batch_store.get_batch(first)) and b.status.is_final, timeout_s=60)
+        assert campaign_store.get_campaign(campaign_id).current == 0
+        # a holder that claimed the step and died: its lease blocks the reconciler until it ends
+        assert campaign_store.claim_advance(campaign_id, 0, "dead-holder", 10) is not None
+        reconcile_once()
+        assert campaign_store.get_campaign(campaign_id).current == 0
+        wait_for(
+            lambda: reconcile_once() and campaign_store.get_campaign(campaign_id).status.is_final,
+            timeout_s=120,
+            interval_s=1,
+        )
+    finally:
+        subscriber.modify_push_config(subscription=push, push_config={"push_endpoint": endpoint})
+    campaign = campaign_store.get_campaign(campaign_id)
+    assert campaign.status.value == "completed" and campaign.reason == "all 2 stages ran"
+    assert stage_batches(campaign_id) == sorted(campaigns.stage_batch_id(campaign_id, n) for n in range(2))
