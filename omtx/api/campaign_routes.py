@@ -37,6 +37,8 @@ EXPORTS = {
     "summary.json": "summary_json",
     "report.html": "report_html",
 }
+# A campaign's columns are <stage>.<metric>: the batch filters' pattern, with dots
+COLUMN_RANGE = re.compile(r"^(min|max)_([A-Za-z_][A-Za-z0-9_.]*)$")
 RULES = [
     Rule("/v1/campaigns", endpoint="create_campaign", methods=["POST"]),
     Rule("/v1/campaigns", endpoint="list_campaigns", methods=["GET"]),
@@ -232,21 +234,11 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
 def _filtered(request: flask.Request, rows: list[dict[str, Any]], r: Any) -> list[dict[str, Any]]:
     """min_<column>/max_<column> filters, then order_by (a column, '-' for descending);
     rows without the value sort last."""
-    for key, raw in request.args.items():
-        match = r.RANGE_PARAM.match(key)
-        if not match:
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise r.QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a finite number", "input": raw}])
-        column, low = match.group(2), match.group(1) == "min"
+    for column, op, value in r._ranges(request, COLUMN_RANGE):
         rows = [
             row
             for row in rows
-            if _number(row.get(column)) is not None and ((row[column] >= value) if low else (row[column] <= value))
+            if (got := _number(row.get(column))) is not None and (got >= value if op == ">=" else got <= value)
         ]
     order = request.args.get("order_by")
     if order:

@@ -142,9 +142,21 @@ def test_three_stage_campaign_advances_once_per_stage_under_duplicates(settings,
         params={"order_by": "-filter.score", "min_filter.score": 0.5, "limit": 3},
         timeout=30,
     ).json()
-    assert [r["filter.score"] for r in page["rows"]] == sorted((s for s in scores.values() if s >= 0.5), reverse=True)[
-        :3
-    ]
+    high = sorted((s for s in scores.values() if s >= 0.5), reverse=True)
+    assert page["total"] == len(high) and [r["filter.score"] for r in page["rows"]] == high[:3]
+    low = requests.get(
+        f"{settings.api_base_url}/v1/campaigns/{campaign_id}/results",
+        params={"max_filter.score": 0.25, "order_by": "filter.score", "limit": 2},
+        timeout=30,
+    ).json()
+    assert low["total"] == sum(s <= 0.25 for s in scores.values())
+    assert [r["filter.score"] for r in low["rows"]] == sorted(scores.values())[:2]
+    rest = requests.get(
+        f"{settings.api_base_url}/v1/campaigns/{campaign_id}/results",
+        params={"max_filter.score": 0.25, "order_by": "filter.score", "limit": 2, "cursor": low["next_cursor"]},
+        timeout=30,
+    ).json()
+    assert [r["filter.score"] for r in rest["rows"]] == sorted(scores.values())[2:4]
     status = requests.get(f"{settings.api_base_url}/v1/campaigns/{campaign_id}", timeout=30).json()
     assert [s["state"] for s in status["stages"]] == ["completed"] * 3
     assert [s["succeeded"] for s in status["stages"]] == [60, len(second), 5]
