@@ -29,7 +29,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ligands", type=int, default=10_000)
-    parser.add_argument("--base-port", type=int, default=28900)
+    parser.add_argument("--base-port", type=int, default=32700)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="omtx-bench-campaign-"))
     os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": str(work / "stack")}

@@ -59,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ligands", type=int, default=16)
     parser.add_argument("--exhaustiveness", type=int, default=4)
-    parser.add_argument("--base-port", type=int, default=28950)
+    parser.add_argument("--base-port", type=int, default=33700)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="omtx-bench-dock-"))
     os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": str(work / "stack")}
