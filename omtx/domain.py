@@ -253,6 +253,13 @@ class DesignRun(BaseModel):
     seed: int = Field(ge=0)
 
 
+class CampaignRef(BaseModel):
+    """The screening campaign a batch is a stage of (omtx/campaigns/)."""
+
+    campaign_id: str
+    stage: int = Field(ge=0)
+
+
 class Batch(BaseModel):
     batch_id: str
     tenant: str
@@ -286,6 +293,7 @@ class Batch(BaseModel):
     traceparent: str | None = Field(default_factory=current_traceparent)
     cancelled: int | None = Field(None, description="Jobs that never finished because the batch was cancelled")
     cancelled_at: datetime | None = None
+    campaign: CampaignRef | None = None
     revision: int = Field(
         0, description="Finalisations so far minus one: each retry of the failed jobs finalises the batch again"
     )

@@ -149,19 +149,65 @@ class BatchDone(Event):
     results: dict[str, str] = Field(json_schema_extra=MANIFEST_SCHEMA)
     finished_at: datetime
     revision: int = 0
+    # Set when the batch is a stage of a screening campaign (omtx/campaigns/)
+    campaign_id: str | None = None
+    campaign_stage: int | None = None
 
     def attributes(self) -> dict[str, str]:
-        return super().attributes() | {
-            "event_id": self.event_id,
-            "tenant": self.tenant,
-            "status": self.status.value,
-        }
+        extra = {"campaign_id": self.campaign_id} if self.campaign_id else {}
+        return (
+            super().attributes()
+            | {
+                "event_id": self.event_id,
+                "tenant": self.tenant,
+                "status": self.status.value,
+            }
+            | extra
+        )
 
     @staticmethod
     def stable_id(batch_id: str, revision: int = 0) -> str:
         """Once per batch and revision: a batch finalised again after a retry of its failed
         jobs (revision n > 0) finishes anew, with an id subscribers do not take for a duplicate."""
         return f"{batch_id}/batch-done" if revision == 0 else f"{batch_id}/batch-done-r{revision}"
+
+
+class CampaignStageCount(BaseModel):
+    stage: str
+    model: str
+    batch_id: str | None = None
+    ran: int = Field(0, description="Ligands the stage's batch ran")
+    succeeded: int = 0
+    failed: int = 0
+    selected: int | None = Field(None, description="Ligands the stage's selection rule kept from the stage before")
+
+
+class CampaignDone(Event):
+    """Published once per screening campaign when it ends (all stages run, nothing left to
+    select, a stage failed, or cancelled). `batch_id` is the last stage's batch; `event_id` is
+    stable so subscribers can dedupe redeliveries; `results` names the campaign's result files."""
+
+    event_type: ClassVar[str] = "campaign.done"
+    event_id: str
+    campaign_id: str
+    tenant: str
+    status: Literal["completed", "failed", "cancelled"]
+    reason: str
+    stages: list[CampaignStageCount]
+    results: dict[str, str]
+    finished_at: datetime
+
+    def attributes(self) -> dict[str, str]:
+        return super().attributes() | {
+            "event_id": self.event_id,
+            "campaign_id": self.campaign_id,
+            "tenant": self.tenant,
+            "status": self.status,
+        }
+
+    @staticmethod
+    def stable_id(campaign_id: str) -> str:
+        return f"{campaign_id}/campaign-done"
 
 
 class WebhookDue(Event):

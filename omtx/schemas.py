@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from omtx.events import BatchDone, Event, JobDone, JobsDispatched, JobsDone, JobsSubmitted
+from omtx.events import BatchDone, CampaignDone, Event, JobDone, JobsDispatched, JobsDone, JobsSubmitted
 
 EVENTS: dict[str, type[Event]] = {
     "jobs-submitted": JobsSubmitted,
@@ -16,6 +16,7 @@ EVENTS: dict[str, type[Event]] = {
     "job-done": JobDone,
     "jobs-done": JobsDone,
     "batch-done": BatchDone,
+    "campaign-done": CampaignDone,
 }
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "events"
 
@@ -26,7 +27,9 @@ def render(name: str, model: type[Event]) -> str:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"omtx-hub/events/{name}.schema.json",
         "x-event-type": model.event_type,
-        "x-attributes": sorted(model.model_fields.keys() & {"batch_id", "job_id", "status", "tenant", "event_id"})
+        "x-attributes": sorted(
+            model.model_fields.keys() & {"batch_id", "campaign_id", "job_id", "status", "tenant", "event_id"}
+        )
         + ["event_type", "schema_version"],
     } | schema
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

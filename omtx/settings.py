@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     topic_batch_done: str = "batch-done"
     topic_bucket_events: str = "bucket-events"
     topic_webhooks: str = "webhooks"
+    topic_campaign_done: str = "campaign-done"
 
     # cloud: deployed on GCP (spans exported to Cloud Trace, webhook URLs must be public https,
     # a configured webhook signing key). local: the dev stack and tests.

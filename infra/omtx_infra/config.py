@@ -80,6 +80,7 @@ _EXPORTED_SETTINGS = (
     "topic_batch_done",
     "topic_bucket_events",
     "topic_webhooks",
+    "topic_campaign_done",
     "modal_app",
     "deployment",
     "auth",

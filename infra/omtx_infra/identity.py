@@ -30,7 +30,7 @@ BUCKET_ACCESS: dict[str, dict[str, str]] = {
 # `submitted`, finalises batches (`batch-done`) and re-drives webhooks; dispatch answers result-
 # cache hits with `job-done`; aggregate queues milestone and completion webhooks.
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "submit": ("topic_submitted", "topic_batch_done", "topic_webhooks"),
+    "submit": ("topic_submitted", "topic_batch_done", "topic_webhooks", "topic_campaign_done"),
     "dispatch": ("topic_dispatched", "topic_job_done"),
     "aggregate": ("topic_batch_done", "topic_webhooks"),
     WORKER: ("topic_job_done",),

@@ -25,6 +25,7 @@ TOPIC_FIELDS = (
     "topic_batch_done",
     "topic_bucket_events",
     "topic_webhooks",
+    "topic_campaign_done",
 )
 
 
@@ -41,6 +42,8 @@ PUSH_ROUTES: dict[str, PushRoute] = {
     "complete-job-done": PushRoute("topic_job_done", "complete", None),
     "complete-webhooks": PushRoute("topic_webhooks", "complete", None),
     "submit-bucket-events": PushRoute("topic_bucket_events", "submit", "/pubsub/bucket-events", DROP_ACK_DEADLINE_S),
+    # Campaign advancement: a stage's batch-done submits the next stage's batch (submit's work)
+    "submit-batch-done": PushRoute("topic_batch_done", "submit", "/pubsub/batch-done"),
 }
 NEVER_EXPIRE = pubsub.SubscriptionExpirationPolicyArgs(ttl="")  # the default deletes a subscription idle for 31 days
 WEEK = "604800s"

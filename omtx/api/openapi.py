@@ -12,6 +12,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from omtx import __version__
 from omtx.api import designs_openapi
+from omtx.api.campaign_routes import CampaignPage, CampaignRowsPage, CampaignView
 from omtx.api.schemas import (
     BatchAccepted,
     BatchPage,
@@ -23,9 +24,11 @@ from omtx.api.schemas import (
     ResultsPage,
     RetryView,
 )
+from omtx.campaigns.plan import CampaignRequest
 from omtx.domain import BatchRequest, PredictionRequest
 from omtx.drops import LibraryRequest
 from omtx.structures import StructureUpload
+from omtx.usecases.campaigns import CampaignAccepted
 from omtx.usecases.operator import OperatorStatus
 from omtx.usecases.structures import StructureStored
 
@@ -129,6 +132,7 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
         (PredictionRequest, "validation"),
         (StructureUpload, "validation"),
         (LibraryRequest, "validation"),
+        (CampaignRequest, "validation"),
         *((model, "validation") for model in designs_openapi.INPUT_MODELS),
     ]
     output_models: tuple[type[BaseModel], ...] = (
@@ -143,6 +147,10 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
         OperatorStatus,
         StructureStored,
         ModelList,
+        CampaignAccepted,
+        CampaignView,
+        CampaignPage,
+        CampaignRowsPage,
         *designs_openapi.OUTPUT_MODELS,
     )
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "serialization") for m in output_models]
@@ -160,7 +168,9 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
             "Antibody and nanobody design campaigns (RFantibody) under /v1/designs.",
         },
         "paths": _secured(
-            _paths(submit_responses) | designs_openapi.paths(_ref, _json_response, _errors, BATCH_ID, _param),
+            _paths(submit_responses)
+            | _campaign_paths()
+            | designs_openapi.paths(_ref, _json_response, _errors, BATCH_ID, _param),
             required=auth == "api_key",
         ),
         "components": {"schemas": schemas["$defs"], "securitySchemes": SECURITY_SCHEMES},
@@ -317,6 +327,75 @@ def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "operationId": "getJobFile",
                 "summary": "One of the job's files (results.json, metadata.json, structure, logs.txt)",
                 "parameters": [BATCH_ID, JOB_ID, _param("name", "File name", {"type": "string"}, "path")],
+                "responses": {"200": STREAM} | _errors(404),
+            }
+        },
+    }
+
+
+CAMPAIGN_ID = _param("campaign_id", "Campaign id", {"type": "string"}, "path")
+
+
+def _campaign_paths() -> dict[str, dict[str, Any]]:
+    return {
+        "/v1/campaigns": {
+            "post": {
+                "operationId": "createCampaign",
+                "summary": "Submit a screening campaign: one protein, one library, ordered stages",
+                "description": "The whole plan is validated at once (every stage's model and params, the "
+                "structure where a stage docks, every metric a selection rule names). Each stage runs as a "
+                "batch; the next starts when its batch-done arrives.",
+                "parameters": [SUBMIT_PARAMETERS[0]],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(CampaignRequest)}}},
+                "responses": {
+                    "202": _json_response(CampaignAccepted, "Accepted; Location names the campaign"),
+                    "200": _json_response(CampaignAccepted, "A dry run's validation and per-stage estimate"),
+                }
+                | _errors(400, 402, 409, 413, 422),
+            },
+            "get": {
+                "operationId": "listCampaigns",
+                "summary": "The tenant's campaigns, newest first",
+                "parameters": [_param("status", "Only campaigns in this status", {"type": "string"}), LIMIT, CURSOR],
+                "responses": {"200": _json_response(CampaignPage, "A page of campaigns")} | _errors(400),
+            },
+        },
+        "/v1/campaigns/{campaign_id}": {
+            "get": {
+                "operationId": "getCampaign",
+                "summary": "Status, reason, and each stage's batch, progress and ETA",
+                "parameters": [CAMPAIGN_ID],
+                "responses": {"200": _json_response(CampaignView, "The campaign")} | _errors(404),
+            }
+        },
+        "/v1/campaigns/{campaign_id}/cancel": {
+            "post": {
+                "operationId": "cancelCampaign",
+                "summary": "Cancel the running stage and start no more",
+                "parameters": [CAMPAIGN_ID],
+                "responses": {"200": _json_response(CampaignView, "Cancelling or cancelled")} | _errors(404, 409),
+            }
+        },
+        "/v1/campaigns/{campaign_id}/results": {
+            "get": {
+                "operationId": "getCampaignResults",
+                "summary": "A page of the campaign's table: one row per library ligand",
+                "description": "Filter with min_<column>= / max_<column>=, order with order_by=<column> "
+                "('-' for descending). Written when the campaign ends.",
+                "parameters": [
+                    CAMPAIGN_ID,
+                    _param("order_by", "Column to order by, '-' prefix for descending", {"type": "string"}),
+                    LIMIT,
+                    CURSOR,
+                ],
+                "responses": {"200": _json_response(CampaignRowsPage, "A page of rows")} | _errors(400, 404),
+            }
+        },
+        "/v1/campaigns/{campaign_id}/exports/{name}": {
+            "get": {
+                "operationId": "getCampaignExport",
+                "summary": "campaign_results.csv, campaign_results.parquet, summary.json or report.html",
+                "parameters": [CAMPAIGN_ID, _param("name", "File name", {"type": "string"}, "path")],
                 "responses": {"200": STREAM} | _errors(404),
             }
         },

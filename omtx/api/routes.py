@@ -401,11 +401,11 @@ def _job_view(job: Job) -> JobView:
     return JobView.model_construct(**dict(job), links={"self": base} | files)
 
 
-def get_results(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
-    batch = _batch_or_404(batch_id, caller)
+def _ranges(request: flask.Request, pattern: re.Pattern[str] = RANGE_PARAM) -> list[tuple[str, str, float]]:
+    """The min_<name>= / max_<name>= filters of a results query, as (name, ">=" | "<=", value)."""
     ranges = []
     for key, raw in request.args.items():
-        match = RANGE_PARAM.match(key)
+        match = pattern.match(key)
         if not match:
             continue
         try:
@@ -415,6 +415,12 @@ def get_results(request: flask.Request, caller: Principal, batch_id: str) -> fla
         if not math.isfinite(value):
             raise QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a finite number", "input": raw}])
         ranges.append((match.group(2), ">=" if match.group(1) == "min" else "<=", value))
+    return ranges
+
+
+def get_results(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    batch = _batch_or_404(batch_id, caller)
+    ranges = _ranges(request)
     order = request.args.get("order_by")
     if order is not None and not ORDER_PARAM.fullmatch(order):
         raise QueryError(
@@ -517,3 +523,8 @@ ROUTES: dict[str, Route] = {
 for _rule in designs.RULES:
     URLS.add(_rule)
 ROUTES |= {name: Route(handler, who) for name, (handler, who) in designs.HANDLERS.items()}
+
+# Campaign routes live in their own module; it adds its rules and handlers here.
+from omtx.api import campaign_routes  # noqa: E402 - needs the helpers above
+
+campaign_routes.register(URLS, ROUTES, Route)

@@ -97,3 +97,55 @@ def docking_request(n: int = 20) -> dict[str, Any]:
         "ligands": [{"name": name, "smiles": smiles} for name, smiles in NUCLEOSIDES[:n]],
         "labels": {"source": "omtx-demo"},
     }
+
+
+def nci_ligands(n: int) -> list[dict[str, str]]:
+    """The first `n` compounds of the NCI Open Database set that ships inside the RDKit wheel
+    (rdkit/Data/NCI/first_5K.smi; NCI/DTP compounds, public domain), named by NSC-style index."""
+    path = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
+    if not path.exists():
+        raise FileNotFoundError(f"the RDKit wheel no longer ships {path}; pass your own campaign to `omtx campaign`")
+    ligands = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            ligands.append({"name": f"NCI-{parts[1]}", "smiles": parts[0]})
+    return ligands[:n]
+
+
+def campaign_request(library: int = 300) -> dict[str, Any]:
+    """A funnel on 1S2G: the 20 nucleosides and purines (the enzyme's own chemistry) hidden among
+    NCI compounds; RDKit properties on all, a quick Vina dock (exhaustiveness 1) of the 60 most
+    drug-like survivors of a property filter, and the best 10 % re-docked thoroughly
+    (exhaustiveness 8). PoseBusters' `pb_valid` is not a vina metric yet, so the last stage's
+    rule is `fits_box == true` then the cut."""
+    receptor, crystal_ligand = receptor_files()
+    box = {"reference_sdf": crystal_ligand, "n_poses": 3, "seed": 42}
+    known = [{"name": name, "smiles": smiles} for name, smiles in NUCLEOSIDES]
+    return {
+        "name": f"1S2G campaign demo ({library} ligands)",
+        "protein": {"id": "1S2G_A", "sequence": chain_sequence(receptor), "structure": receptor},
+        "ligands": known + nci_ligands(library - len(known)),
+        "on_invalid": "skip",
+        "stages": [
+            {"name": "props", "model": "rdkit_props", "params": {"seed": 42}},
+            {
+                "name": "dock",
+                "model": "vina",
+                "params": box | {"exhaustiveness": 1},
+                # drug-like and small enough for the pocket, then the 60 most drug-like by QED
+                "select": {
+                    "where": ["lipinski_pass == true", "mw <= 320", "heavy_atoms >= 8", "rotatable_bonds <= 5"],
+                    "top_k": 60,
+                    "by": "qed",
+                },
+            },
+            {
+                "name": "redock",
+                "model": "vina",
+                "params": box | {"exhaustiveness": 8},
+                "select": {"where": ["fits_box == true"], "top_fraction": 0.1},
+            },
+        ],
+        "labels": {"source": "omtx-demo"},
+    }

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from omtx.cli import control, dlq, keys, ranking
+from omtx.cli import campaigns, control, dlq, keys, ranking
 from omtx.cli.client import ApiClient, ApiError, api_client
 from omtx.domain import FINAL_BATCH_STATUSES
 from omtx.drops import REQUEST_SUFFIX
@@ -28,6 +28,7 @@ app.add_typer(dev, name="dev")
 app.add_typer(keys.app, name="keys")
 app.add_typer(control.app, name="batch")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(campaigns.app, name="campaign")
 console = Console()
 FINAL = {s.value for s in FINAL_BATCH_STATUSES}
 
@@ -277,11 +278,24 @@ def _ranked(client: ApiClient, batch: dict[str, Any], top: int, sort: str | None
 def demo(
     screen: str = typer.Option("docking", help="docking: Vina into 1S2G; properties: RDKit on CDK2 ligands"),
     ligands: int = typer.Option(20, min=1, max=47, help="How many ligands to screen (docking: at most 20)"),
+    campaign: bool = typer.Option(
+        False, "--campaign", help="A three-stage funnel on 1S2G: RDKit filter → quick Vina → thorough Vina"
+    ),
 ) -> None:
     """Bring the stack up, run a screen end to end, show the results and the batch-done event."""
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped package
 
-    from omtx.cli.demo_data import demo_request, docking_request
+    from omtx.cli.demo_data import campaign_request, demo_request, docking_request
+
+    if campaign:
+        started = time.monotonic()
+        dev_up()
+        body = campaigns.submit_request(campaign_request())
+        campaigns.watch_campaign(body["campaign_id"])
+        campaigns.print_results(body["campaign_id"], top=10)
+        base = f"{get_settings().api_base_url}/v1/campaigns/{body['campaign_id']}/exports"
+        console.print(f"demo wall time {time.monotonic() - started:.1f} s; report: {base}/report.html")
+        return
 
     if screen not in ("docking", "properties"):
         raise typer.BadParameter("choose docking or properties", param_hint="--screen")

@@ -24,6 +24,8 @@ PUSH_SUBSCRIPTIONS: dict[str, tuple[str, str, str | None]] = {
     "complete-job-done": ("topic_job_done", "complete", None),
     "complete-webhooks": ("topic_webhooks", "complete", None),
     "submit-bucket-events": ("topic_bucket_events", "submit", "/pubsub/bucket-events"),
+    # Campaign advancement submits the next stage's batch: submit's own work (see docs/api.md)
+    "submit-batch-done": ("topic_batch_done", "submit", "/pubsub/batch-done"),
 }
 SHARD_TRIGGER_ID = "aggregate-shard-written"
 
@@ -47,6 +49,7 @@ def provision(settings: Settings, push_port: Callable[[str], int] | None = None)
         settings.topic_batch_done,
         settings.topic_bucket_events,
         settings.topic_webhooks,
+        settings.topic_campaign_done,
         *(dead_letter_topic(s) for s in PUSH_SUBSCRIPTIONS),
     ]
     for topic in topics:

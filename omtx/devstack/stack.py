@@ -137,6 +137,13 @@ class Stack:
                     s.topic_bucket_events,
                     "-event.list",
                     "finalize",
+                    # As the cloud's notification (infra/omtx_infra/messaging.py): drops only. Without
+                    # it every result file a worker writes was pushed to submit, which then queued a
+                    # stage's batch-done behind thousands of them.
+                    "-event.bucket",
+                    s.inputs_bucket,
+                    "-event.object-prefix",
+                    s.drops_prefix,
                 ],
                 s.gcs_port,
                 f"http://{host}:{s.gcs_port}/storage/v1/b",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -93,6 +93,9 @@ class ModelSpec:
     predictor: str
     primary_metric: str
     higher_is_better: bool
+    # The metrics a result carries, name → "number" | "bool" | "text": what a campaign's selection
+    # rules may name (the primary metric is always a number)
+    metrics: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = Limits()
     cost: CostModel = CostModel(seconds_per_ligand=0.1)
     # What the Modal executor spawns: a function name, or "Class.method" for an @app.cls whose

@@ -257,6 +257,8 @@ def announce_done(batch: Batch, status: BatchStatus, counts: Counts, results: di
         failed=counts.failed,
         results=results,
         finished_at=utcnow(),
+        campaign_id=batch.campaign.campaign_id if batch.campaign else None,
+        campaign_stage=batch.campaign.stage if batch.campaign else None,
     )
     pubsub.publish(get_settings().topic_batch_done, [event])
     # Queued, not sent: a slow or dead receiver never holds up finalisation.

@@ -17,6 +17,7 @@ from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import claims, completion, finalization
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
+from omtx.usecases import campaigns
 from omtx.usecases.aggregate import Outcome, finalize_if_complete
 from omtx.usecases.fanout import republish_ranges
 from omtx.webhooks import deliver as webhooks
@@ -34,6 +35,7 @@ class ReconcileReport(BaseModel):
     batches_finalized: int = 0
     ranges_republished: int = 0
     webhooks_redriven: int = 0
+    campaigns_redriven: int = 0
 
 
 def reconcile_once() -> ReconcileReport:
@@ -95,6 +97,8 @@ def reconcile_once() -> ReconcileReport:
         if finalize_if_complete(batch_id) == Outcome.FINALIZED:
             report.batches_finalized += 1
     report.webhooks_redriven = webhooks.redrive_due()
-    if report.overdue or report.batches_finalized:
+    # A campaign whose stage finished but whose next step never happened (lost batch-done).
+    report.campaigns_redriven = campaigns.redrive(SWEEP_LIMIT)
+    if report.overdue or report.batches_finalized or report.campaigns_redriven:
         log.info("reconcile: %s", report.model_dump())
     return report

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from omtx.chemistry import validate_ligands
-from omtx.domain import SKIPPABLE_ROWS, Batch, BatchRequest, BatchStatus, Ligand, ProteinIn, read_rows
+from omtx.domain import SKIPPABLE_ROWS, Batch, BatchRequest, BatchStatus, CampaignRef, Ligand, ProteinIn, read_rows
 from omtx.errors import Conflict, InputError
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
@@ -222,21 +222,24 @@ def submit_batch(
     dry_run: bool = False,
     idempotency_key: str | None = None,
     budgeted: bool = False,
+    batch_id: str | None = None,
+    campaign: CampaignRef | None = None,
 ) -> SubmitOutcome:
     """With `budgeted`, the batch's estimated GPU-seconds are charged to the tenant before
     anything is created (BudgetExceeded if they would take it past its budget). A dry run and a
-    replay charge nothing."""
+    replay charge nothing. A campaign names its stage's batch id itself (`batch_id`), so the
+    stage's batch-done can be told from any other batch's without a read."""
     if dry_run or idempotency_key is None:
         checked = validate(request, tenant)
         if dry_run:
             return _outcome(None, checked, dry_run=True)
         charge(tenant, checked, budgeted)
-        return _create(request, checked, tenant, new_batch_id())
+        return _create(request, checked, tenant, batch_id or new_batch_id(), campaign)
     # The key is claimed before validation, so a retry that arrives while a large batch is still
     # being validated answers at once instead of validating it all again.
     key_hash = fingerprint(request)
     claim = idempotency.claim_idempotency_key(
-        tenant, idempotency_key, key_hash, new_batch_id(), get_settings().idempotency_lease_s
+        tenant, idempotency_key, key_hash, batch_id or new_batch_id(), get_settings().idempotency_lease_s
     )
     if claim.fingerprint != key_hash:
         raise Conflict(f"Idempotency-Key {idempotency_key!r} was used with a different request body")
@@ -250,7 +253,7 @@ def submit_batch(
     except (InputError, BudgetExceeded):
         idempotency.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
         raise
-    outcome = _create(request, checked, tenant, claim.batch_id)
+    outcome = _create(request, checked, tenant, claim.batch_id, campaign)
     idempotency.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
     return outcome
 
@@ -282,7 +285,9 @@ def _outcome(batch_id: str | None, checked: Validated, *, dry_run: bool = False)
     )
 
 
-def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: str) -> SubmitOutcome:
+def _create(
+    request: BatchRequest, checked: Validated, tenant: str, batch_id: str, campaign: CampaignRef | None = None
+) -> SubmitOutcome:
     settings = get_settings()
     spec, ligands = checked.spec, checked.ligands
     shards = shard_count(len(ligands), settings.jobs_per_counter_shard, settings.max_counter_shards)
@@ -318,6 +323,7 @@ def _create(request: BatchRequest, checked: Validated, tenant: str, batch_id: st
         rejected=checked.rejected_count,
         shard_count=shards,
         input_uri=input_uri,
+        campaign=campaign,
     )
     if len(ligands) <= settings.fanout_from:
         jobs = build_jobs(batch, ligands)

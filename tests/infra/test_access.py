@@ -56,6 +56,7 @@ def test_each_identity_holds_exactly_the_roles_its_code_uses(deployed: Deployed)
             ("topic", "submitted", PUBLISHER),
             ("topic", "batch-done", PUBLISHER),  # the reconciler finalises batches
             ("topic", "webhooks", PUBLISHER),  # and re-drives webhook deliveries
+            ("topic", "campaign-done", PUBLISHER),  # campaigns end in submit (batch-done push)
         },
         sa("dispatch"): {
             ("project", PROJECT, DATASTORE),
@@ -83,10 +84,12 @@ def test_each_identity_holds_exactly_the_roles_its_code_uses(deployed: Deployed)
                 for s in ("dispatch-submitted", "complete-job-done", "complete-webhooks")
             ),
             ("topic", "submit-bucket-events-dead-letter", PUBLISHER),
+            ("topic", "submit-batch-done-dead-letter", PUBLISHER),
             ("subscription", "dispatch-submitted", SUBSCRIBER),
             ("subscription", "complete-job-done", SUBSCRIBER),
             ("subscription", "complete-webhooks", SUBSCRIBER),
             ("subscription", "submit-bucket-events", SUBSCRIBER),
+            ("subscription", "submit-batch-done", SUBSCRIBER),
             ("service-account", sa_resource("pubsub-push"), "roles/iam.serviceAccountTokenCreator"),
             ("service-account", sa_resource("eventarc"), "roles/iam.serviceAccountTokenCreator"),
         },

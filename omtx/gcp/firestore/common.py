@@ -9,6 +9,7 @@ the other learns it lost (None, or FailedPrecondition) instead of overwriting it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 
@@ -19,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel
 
 from omtx import metrics
+from omtx.domain import utcnow
 from omtx.envelopes import value_of
 from omtx.gcp.clients import firestore_client
 
@@ -132,3 +134,37 @@ def count_of(query: Any) -> int:
     """How many documents match, by an aggregation query (billed as one read per 1,000)."""
     rows: Any = query.count(alias="n").get()
     return sum(int(r.value) for row in rows for r in row)
+
+
+def claim_lease(ref: firestore.DocumentReference, owner: str, lease_s: int) -> str | None:
+    """Create-only claim with a lease: one holder wins however often the trigger fires. An
+    expired lease (a holder that died) can be taken over, guarded by its update time. Returns
+    the claim's token (its update time) to the winner, None to everyone else; the winner's later
+    writes to the claim (`release_lease`, `finish_lease`) are conditional on it, so a holder that
+    outlived its lease cannot undo the one that took over."""
+    now = utcnow()
+    claim = {"owner": owner, "state": "claimed", "claimed_at": now, "lease_until": now + timedelta(seconds=lease_s)}
+    try:
+        result = ref.create(claim)
+        metrics.count("firestore.writes")
+        return token_of(result.update_time)
+    except gexc.AlreadyExists:
+        pass
+    snap = ref.get()
+    if not snap.exists:
+        return claim_lease(ref, owner, lease_s)  # deleted in between: try again
+    data = fields_of(snap)
+    if data.get("state") == "done" or data["lease_until"] > now:
+        return None
+    taken = update_if_unchanged(snap.reference, claim, snap.update_time)
+    return token_of(taken.update_time) if taken is not None else None
+
+
+def release_lease(ref: firestore.DocumentReference, token: str) -> None:
+    """Expire the lease rather than delete the claim, so the next trigger or the reconciler takes over."""
+    update_if_unchanged(ref, {"lease_until": utcnow()}, token)
+
+
+def finish_lease(ref: firestore.DocumentReference, token: str) -> None:
+    """From here on every trigger is a no-op."""
+    update_if_unchanged(ref, {"state": "done", "done_at": utcnow()}, token)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from omtx.domain import Limits
 from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, ModelSpec
 from omtx.predictors.boltz2.inputs import AFFINITY_MAX_HEAVY_ATOMS, AFFINITY_WARN_HEAVY_ATOMS
+from omtx.predictors.boltz2.outputs import CONFIDENCE_KEYS
 from omtx.predictors.boltz2.params import Boltz2Params
 from omtx.predictors.boltz2.predictor import Boltz2Predictor, create, ligand_problem
 
@@ -37,6 +38,13 @@ SPEC = ModelSpec(
     # Boltz-2's documented use for hit discovery (binder vs decoy) in a screen (A.6).
     primary_metric="affinity_probability_binary",
     higher_is_better=True,
+    metrics={
+        **{key: "number" for key in CONFIDENCE_KEYS},
+        "affinity_pred_value": "number",
+        "affinity_probability_binary": "number",
+        "pic50": "number",
+        "delta_g_kcal": "number",
+    },
     # Memory grows with N²: ~2,000 residues is the reported ceiling on 80 GB (A.8); the
     # ligand's tokens come on top.
     limits=Limits(

@@ -40,6 +40,19 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.chai1:create",
     primary_metric="aggregate_score",
     higher_is_better=True,
+    metrics={
+        "aggregate_score": "number",
+        "ptm": "number",
+        "iptm": "number",
+        "ligand_iptm": "number",
+        "protein_ptm": "number",
+        "complex_plddt": "number",
+        "ligand_plddt": "number",
+        "protein_plddt": "number",
+        "has_inter_chain_clashes": "bool",
+        "protein_ligand_clashes": "number",
+        "has_clashes": "bool",
+    },
     limits=Limits(protein_max_length=MAX_TOKENS - MAX_LIGAND_HEAVY_ATOMS, max_heavy_atoms=MAX_LIGAND_HEAVY_ATOMS),
     # "at least 60 seconds" per complex (B.5, chai-lab #123). Start-up is not measured anywhere
     # we found: 30 s is an assumption (container start, weights from the Volume, ESM load).

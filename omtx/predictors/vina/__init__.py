@@ -26,6 +26,13 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.vina:create",
     primary_metric="vina_score",
     higher_is_better=False,
+    metrics={
+        "vina_score": "number",
+        "n_poses": "number",
+        "fits_box": "bool",
+        "dock_seconds": "number",
+        "receptor_deleted_residues": "number",
+    },
     # DOCKING.md §7: drug-sized ligands take 15–60 s at exhaustiveness 8 on 2 cores; above ~60
     # heavy atoms a ligand needs minutes and 1.5 GB
     limits=Limits(max_heavy_atoms=80, warn_heavy_atoms=50, allowed_elements=VINA_ELEMENTS),

@@ -1,0 +1,146 @@
+"""Campaign benchmark: a 10,000 → 1,000 → 100 funnel of the `instant` model through the whole
+local stack, against the same three batches run alone, one after another, on the same stack.
+
+Prints, per step between stages, the overhead (stage n's batch-done published → the first
+`dispatched` message of stage n+1), and the campaign's wall time (POST /v1/campaigns →
+campaign-done published) against the sum of the three batches' wall times (POST /v1/batches →
+batch-done published). Settings are the defaults a user gets.
+
+    .venv/bin/python benchmarks/campaign.py --ligands 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ligands", type=int, default=10_000)
+    parser.add_argument("--base-port", type=int, default=32700)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="omtx-bench-campaign-"))
+    os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": str(work / "stack")}
+    from google.cloud import pubsub_v1
+
+    from omtx.cli.demo_data import CDK2_SEQUENCE, cdk2_ligands
+    from omtx.devstack.stack import Stack
+    from omtx.settings import get_settings
+
+    settings = get_settings()
+    stack = Stack(settings)
+    stack.up()
+    api = settings.api_base_url
+    subscriber = pubsub_v1.SubscriberClient()
+    subs = {}
+    for topic in (settings.topic_dispatched, settings.topic_batch_done, settings.topic_campaign_done):
+        name = subscriber.subscription_path(settings.project, f"bench-{topic}-{uuid.uuid4().hex[:6]}")
+        subscriber.create_subscription(name=name, topic=f"projects/{settings.project}/topics/{topic}")
+        subs[topic] = name
+    seen: dict[str, list[Any]] = {t: [] for t in subs}
+
+    def pull_until(topic: str, match: Any, timeout_s: float = 1800) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = next((m for m in seen[topic] if match(m)), None)
+            if found is not None:
+                return found
+            for t, sub in subs.items():
+                pulled = subscriber.pull(subscription=sub, max_messages=1000, timeout=2)
+                if pulled.received_messages:
+                    subscriber.acknowledge(subscription=sub, ack_ids=[m.ack_id for m in pulled.received_messages])
+                    seen[t] += [m.message for m in pulled.received_messages]
+        raise SystemExit(f"nothing on {topic} within {timeout_s} s")
+
+    def first_dispatch(batch_id: str) -> datetime:
+        pull_until(settings.topic_dispatched, lambda m: m.attributes.get("batch_id") == batch_id)
+        return min(m.publish_time for m in seen[settings.topic_dispatched] if m.attributes.get("batch_id") == batch_id)
+
+    try:
+        pool = cdk2_ligands(47)
+        ligands = [{"name": f"L{i:06d}", "smiles": pool[i % len(pool)]["smiles"]} for i in range(args.ligands)]
+        protein = {"sequence": CDK2_SEQUENCE}
+        # A fresh stack's emulators (JVMs) are slow on their first thousands of requests: warm
+        # them up, untimed, so the campaign does not pay for it and the batches alone do not.
+        warm = requests.post(
+            f"{api}/v1/batches", json={"model": "instant", "protein": protein, "ligands": ligands[:2000]}, timeout=600
+        )
+        warm.raise_for_status()
+        pull_until(settings.topic_batch_done, lambda m: m.attributes.get("batch_id") == warm.json()["batch_id"])
+        k1, k2 = args.ligands // 10, args.ligands // 100
+        body = {
+            "name": "benchmark funnel",
+            "protein": protein,
+            "ligands": ligands,
+            "stages": [
+                {"name": "s1", "model": "instant"},
+                {"name": "s2", "model": "instant", "select": {"top_k": k1}},
+                {"name": "s3", "model": "instant", "select": {"top_k": k2}},
+            ],
+        }
+        started = time.time()
+        response = requests.post(f"{api}/v1/campaigns", json=body, timeout=600)
+        response.raise_for_status()
+        campaign_id = response.json()["campaign_id"]
+        done = pull_until(settings.topic_campaign_done, lambda m: m.attributes.get("campaign_id") == campaign_id)
+        campaign_s = done.publish_time.timestamp() - started
+        status = requests.get(f"{api}/v1/campaigns/{campaign_id}", timeout=60).json()
+        batch_ids = [s["batch_id"] for s in status["stages"]]
+        overheads = []
+        for n in range(2):
+            finished = pull_until(
+                settings.topic_batch_done, lambda m, b=batch_ids[n]: m.attributes.get("batch_id") == b
+            )
+            overheads.append((first_dispatch(batch_ids[n + 1]) - finished.publish_time).total_seconds())
+        rows = requests.get(f"{api}/v1/campaigns/{campaign_id}/results", params={"limit": 1000}, timeout=120).json()
+        total = rows["total"]
+        table = rows["rows"]
+        cursor = rows["next_cursor"]
+        while cursor:
+            page = requests.get(
+                f"{api}/v1/campaigns/{campaign_id}/results", params={"limit": 1000, "cursor": cursor}, timeout=120
+            ).json()
+            table += page["rows"]
+            cursor = page["next_cursor"]
+        assert len(table) == total == args.ligands
+        order = {"s1": 0, "s2": 1, "s3": 2}
+        alone = []
+        for n in range(3):
+            members = [
+                {"name": r["ligand_name"], "smiles": r["canonical_smiles"]}
+                for r in table
+                if order[r["last_stage"]] >= n
+            ]
+            t0 = time.time()
+            batch = requests.post(
+                f"{api}/v1/batches", json={"model": "instant", "protein": protein, "ligands": members}, timeout=600
+            )
+            batch.raise_for_status()
+            bid = batch.json()["batch_id"]
+            finished = pull_until(settings.topic_batch_done, lambda m, b=bid: m.attributes.get("batch_id") == b)
+            alone.append((len(members), finished.publish_time.timestamp() - t0))
+    finally:
+        stack.down()
+    print(f"funnel                         {' → '.join(str(n) for n, _ in alone)} (instant model, default settings)")
+    for n, seconds in enumerate(overheads):
+        print(f"overhead stage {n + 1} → {n + 2}          {seconds:.2f} s   (batch-done → first dispatch; goal ≤ 2 s)")
+    total_alone = sum(s for _, s in alone)
+    print("batches alone                  " + " + ".join(f"{s:.1f}" for _, s in alone) + f" = {total_alone:.1f} s")
+    print(f"campaign wall time             {campaign_s:.1f} s   (submit → campaign-done published)")
+    print(f"campaign / batches alone       {campaign_s / total_alone:.3f}   (goal ≤ 1.10)")
+
+
+if __name__ == "__main__":
+    main()
