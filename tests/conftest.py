@@ -3,6 +3,9 @@ import os
 import pytest
 
 from omtx.settings import get_settings
+from tests.stack import settings, stack, stack_env
+
+__all__ = ["settings", "stack", "stack_env"]  # the session's one local stack (tests/stack.py)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from werkzeug.http import parse_cookie
+
 from omtx.gcp import oidc
 from omtx.gcp.firestore import tenants
 from omtx.settings import get_settings
@@ -15,16 +17,22 @@ from omtx.tenancy.errors import Forbidden, RateLimited, Unauthenticated
 from omtx.tenancy.keys import Headers, Principal, Tier
 
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
+# The console keeps the key in this HttpOnly, SameSite=Strict cookie (POST /ui/session). A request
+# that changes state on the strength of the cookie must also carry CONSOLE_HEADER: a page on
+# another origin cannot set a custom header without a CORS preflight this API never grants.
+SESSION_COOKIE = "omtx_session"
+CONSOLE_HEADER = "X-OMTX-Console"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PushCaller = Literal["pubsub", "scheduler"]
 
 
-def authenticate(headers: Headers) -> Principal:
+def authenticate(headers: Headers, method: str = "GET") -> Principal:
     """The caller's tenant and tier, after its request was counted against its rate limit. With
     auth off, every caller is the configured tenant with operator rights (the local stack)."""
     settings = get_settings()
     if settings.auth == "off":
         return Principal(tenant=settings.tenant, tier=Tier.ADMIN)
-    key = keys.presented_key(headers)
+    key = keys.presented_key(headers) or session_key(headers, method)
     if key is None:
         raise Unauthenticated("an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>")
     record = tenants.get_key(keys.key_id_of(key))
@@ -36,6 +44,16 @@ def authenticate(headers: Headers) -> Principal:
     principal = Principal(tenant=record.tenant, tier=record.tier, key_id=record.key_id)
     _count_request(principal)
     return principal
+
+
+def session_key(headers: Headers, method: str) -> str | None:
+    """The key of the console's session cookie, if any (see SESSION_COOKIE)."""
+    key = parse_cookie(headers.get("Cookie") or "").get(SESSION_COOKIE)
+    if not key:
+        return None
+    if method.upper() not in SAFE_METHODS and headers.get(CONSOLE_HEADER) != "1":
+        raise Forbidden(f"a console session must send {CONSOLE_HEADER}: 1 with {method} requests (CSRF protection)")
+    return key
 
 
 def _count_request(principal: Principal) -> None:

@@ -31,6 +31,7 @@ from omtx.structures import StructureUpload
 from omtx.usecases.campaigns import CampaignAccepted
 from omtx.usecases.operator import OperatorStatus
 from omtx.usecases.structures import StructureStored
+from omtx.usecases.usage import Usage
 
 REF = "#/components/schemas/{model}"
 
@@ -151,6 +152,7 @@ def document(auth: Literal["off", "api_key"] = "off") -> dict[str, Any]:
         CampaignView,
         CampaignPage,
         CampaignRowsPage,
+        Usage,
         *designs_openapi.OUTPUT_MODELS,
     )
     outputs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "serialization") for m in output_models]
@@ -312,6 +314,22 @@ def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     ),
                 ],
                 "responses": {"200": STREAM} | _errors(404),
+            }
+        },
+        "/v1/batches/{batch_id}/exports/structures.zip": {
+            "get": {
+                "operationId": "getStructuresZip",
+                "summary": "Every job's structure and pose files in one zip, streamed (folders <index>_<ligand>/)",
+                "parameters": [BATCH_ID],
+                "responses": {"200": STREAM} | _errors(404),
+            }
+        },
+        "/v1/usage": {
+            "get": {
+                "operationId": "getUsage",
+                "summary": "The tenant's jobs, compute seconds and estimated cost per day and model; budget left",
+                "parameters": [_param("days", "How many days back (1–366, default 30)", {"type": "integer"})],
+                "responses": {"200": _json_response(Usage, "Usage")} | _errors(400),
             }
         },
         "/v1/batches/{batch_id}/jobs/{job_id}": {

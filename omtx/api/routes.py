@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from omtx import progress
-from omtx.api import access, designs, openapi
+from omtx.api import access, console, designs, openapi
 from omtx.api.schemas import (
     BatchAccepted,
     BatchPage,
@@ -75,6 +75,7 @@ URLS = Map(
         Rule("/v1/batches/<batch_id>/exports/<name>", endpoint="get_export", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/jobs/<job_id>", endpoint="get_job", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/jobs/<job_id>/files/<name>", endpoint="get_job_file", methods=["GET"]),
+        *console.RULES,
     ]
 )
 # export name in the URL → key in the batch's results manifest
@@ -144,7 +145,7 @@ def _routed(request: flask.Request) -> flask.Response:
         if route.access in ("pubsub", "scheduler"):
             access.verify_push(request.headers, route.access)
             return route.handler(request, **args)
-        caller = access.authenticate(request.headers)
+        caller = access.authenticate(request.headers, request.method)
         if route.access == "operator":
             access.require_operator(caller)
         _check_ids(args)
@@ -523,6 +524,8 @@ ROUTES: dict[str, Route] = {
 for _rule in designs.RULES:
     URLS.add(_rule)
 ROUTES |= {name: Route(handler, who) for name, (handler, who) in designs.HANDLERS.items()}
+# The web console's pages, session and the API data it added (omtx/api/console.py)
+ROUTES |= {endpoint: Route(handler, who) for endpoint, (handler, who) in console.HANDLERS.items()}
 
 # Campaign routes live in their own module; it adds its rules and handlers here.
 from omtx.api import campaign_routes  # noqa: E402 - needs the helpers above

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from omtx.domain import Batch, Job
 from omtx.predictors.base import ModelSpec
+from omtx.settings import get_settings
 from omtx.usecases.control import CancelOutcome, RetryOutcome
 from omtx.usecases.submit import SubmitOutcome
 from omtx.webhook_models import WebhookAttempt
@@ -79,6 +80,12 @@ class ResultsPage(BaseModel):
     next_cursor: str | None
 
 
+class MetricView(BaseModel):
+    name: str
+    unit: str = Field(description="'' for counts, flags and dimensionless scores")
+    description: str
+
+
 class ModelView(BaseModel):
     name: str
     version: str
@@ -88,10 +95,39 @@ class ModelView(BaseModel):
     higher_is_better: bool = Field(description="The primary metric's direction")
     needs_structure: bool = Field(description="protein.structure is required (docking)")
     designs: bool = Field(description="designs binders: submitted with POST /v1/designs, never as a ligand batch")
+    metrics: list[MetricView] = Field(description="Columns it writes, primary first, with units")
+    params_schema: dict[str, Any] = Field(description="JSON Schema of `params` (the console builds its form from it)")
+    chunk_size: int
+    limits: dict[str, Any] = Field(description="Protein length, heavy atoms and elements it accepts; max_ligands")
+    cost: dict[str, Any] = Field(description="The figures behind dry-run estimates")
 
     @classmethod
     def of(cls, spec: ModelSpec) -> ModelView:
-        return cls(**{name: getattr(spec, name) for name in cls.model_fields})
+        limits = spec.limits
+        plain = {name: getattr(spec, name) for name in ("name", "version", "description", "hardware")}
+        return cls(
+            **plain,
+            primary_metric=spec.primary_metric,
+            higher_is_better=spec.higher_is_better,
+            needs_structure=spec.needs_structure,
+            designs=spec.designs,
+            metrics=[MetricView(name=m.name, unit=m.unit, description=m.description) for m in spec.metrics],
+            params_schema=spec.params.model_json_schema(),
+            chunk_size=spec.chunk_size,
+            limits={
+                "protein_min_length": limits.protein_min_length,
+                "protein_max_length": limits.protein_max_length,
+                "max_heavy_atoms": limits.max_heavy_atoms,
+                "warn_heavy_atoms": limits.warn_heavy_atoms,
+                "allowed_elements": sorted(limits.allowed_elements) if limits.allowed_elements else None,
+                "max_ligands": get_settings().max_ligands,
+            },
+            cost={
+                "seconds_per_ligand": spec.cost.seconds_per_ligand,
+                "startup_s": spec.cost.startup_s,
+                "usd_per_second": spec.cost.usd_per_second,
+            },
+        )
 
 
 class ModelList(BaseModel):

@@ -114,5 +114,6 @@ def register_shard_trigger(settings: Settings) -> None:
         "namespace": "(default)",
         "document": {"value": "batches/{batchId}/shards/{shardId}", "matchType": "PATH_PATTERN"},
     }
-    response = requests.post(url, json=body, timeout=10)
+    # The emulator answers late on a loaded machine (several stacks on 2 cores): 10 s failed starts
+    response = requests.post(url, json=body, timeout=60)
     response.raise_for_status()

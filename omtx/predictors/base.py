@@ -80,6 +80,25 @@ MODAL_H100 = "H100!"
 
 
 @dataclass(frozen=True)
+class Metric:
+    """One column a model writes: its unit ("" for a count or a flag) and what it means, shown in
+    the console's headers and `GET /v1/models`."""
+
+    name: str
+    unit: str = ""
+    description: str = ""
+
+
+# The confidences both co-folding models (Boltz-2, Chai-1) report for their complex
+COFOLDING_CONFIDENCES = (
+    Metric("ptm", "", "pTM, 0–1"),
+    Metric("iptm", "", "ipTM, 0–1"),
+    Metric("ligand_iptm", "", "ligand ipTM, 0–1"),
+    Metric("complex_plddt", "", "complex pLDDT, 0–1"),
+)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """What the platform needs to know about a model to validate, dispatch and run it."""
 
@@ -95,7 +114,7 @@ class ModelSpec:
     higher_is_better: bool
     # The metrics a result carries, name → "number" | "bool" | "text": what a campaign's selection
     # rules may name (the primary metric is always a number)
-    metrics: Mapping[str, str] = field(default_factory=dict)
+    metric_kinds: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = Limits()
     cost: CostModel = CostModel(seconds_per_ligand=0.1)
     # What the Modal executor spawns: a function name, or "Class.method" for an @app.cls whose
@@ -114,3 +133,5 @@ class ModelSpec:
     # Designs binders instead of scoring ligands: submitted with POST /v1/designs only, never as a
     # batch of (placeholder) ligand rows
     designs: bool = False
+    # The metrics it writes, primary first (units and meaning: docs/api.md "Units and meaning")
+    metrics: tuple[Metric, ...] = ()

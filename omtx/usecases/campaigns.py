@@ -66,7 +66,7 @@ def facts(name: str) -> ModelFacts | None:
     spec = MODELS.get(name)
     if spec is None:
         return None
-    return ModelFacts(spec.name, spec.primary_metric, spec.higher_is_better, dict(spec.metrics))
+    return ModelFacts(spec.name, spec.primary_metric, spec.higher_is_better, dict(spec.metric_kinds))
 
 
 def _stage_loc(n: int, details: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -65,7 +65,7 @@ def test_ties_are_broken_by_name_so_a_replay_selects_the_same_ligands():
 
 
 FACTS = {
-    name: ModelFacts(spec.name, spec.primary_metric, spec.higher_is_better, dict(spec.metrics))
+    name: ModelFacts(spec.name, spec.primary_metric, spec.higher_is_better, dict(spec.metric_kinds))
     for name, spec in MODELS.items()
 }
 
@@ -111,8 +111,8 @@ def test_stage_sizes_follow_the_cuts():
 
 def test_every_model_declares_its_primary_metric_and_what_it_reports():
     for spec in MODELS.values():
-        assert spec.metrics.get(spec.primary_metric) == "number", spec.name
-        assert set(spec.metrics.values()) <= {"number", "bool", "text"}
+        assert spec.metric_kinds.get(spec.primary_metric) == "number", spec.name
+        assert set(spec.metric_kinds.values()) <= {"number", "bool", "text"}
 
 
 def test_rdkit_props_reports_exactly_what_it_declares():
@@ -125,10 +125,10 @@ def test_rdkit_props_reports_exactly_what_it_declares():
     from omtx.domain import ProteinIn
 
     metrics = predictor.predict(ProteinIn(sequence="MKV" * 10), task, parse_params(spec, {})).metrics  # type: ignore[union-attr]
-    assert set(metrics) == set(spec.metrics)
+    assert set(metrics) == set(spec.metric_kinds)
     kinds = {"number": (int, float), "bool": (bool,), "text": (str,)}
     for name, value in metrics.items():
-        assert isinstance(value, kinds[spec.metrics[name]]), name
+        assert isinstance(value, kinds[spec.metric_kinds[name]]), name
 
 
 def test_table_has_one_row_per_ligand_with_exit_reasons_and_ranks():

@@ -15,7 +15,7 @@ Importing it loads no science library: Boltz, RDKit and PyYAML are imported wher
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, ModelSpec
+from omtx.predictors.base import COFOLDING_CONFIDENCES, H100_USD_PER_S, MODAL_H100, CostModel, Metric, ModelSpec
 from omtx.predictors.boltz2.inputs import AFFINITY_MAX_HEAVY_ATOMS, AFFINITY_WARN_HEAVY_ATOMS
 from omtx.predictors.boltz2.outputs import CONFIDENCE_KEYS
 from omtx.predictors.boltz2.params import Boltz2Params
@@ -38,7 +38,7 @@ SPEC = ModelSpec(
     # Boltz-2's documented use for hit discovery (binder vs decoy) in a screen (A.6).
     primary_metric="affinity_probability_binary",
     higher_is_better=True,
-    metrics={
+    metric_kinds={
         **{key: "number" for key in CONFIDENCE_KEYS},
         "affinity_pred_value": "number",
         "affinity_probability_binary": "number",
@@ -59,4 +59,12 @@ SPEC = ModelSpec(
     job_deadline_s=1800,
     # 20 GPUs: the fleet simulation's figures (benchmarks/gpu_fleet.py)
     max_calls_in_flight=20,
+    metrics=(
+        Metric("affinity_probability_binary", "", "probability that the ligand is a binder, 0–1"),
+        Metric("affinity_pred_value", "log10 µM", "log10(IC50 / µM)"),
+        Metric("pic50", "", "6 − affinity_pred_value"),
+        Metric("delta_g_kcal", "kcal/mol", "ΔG ≈ −1.364 · pIC50; negative is favourable"),
+        Metric("confidence_score", "", "Boltz confidence, 0–1"),
+        *COFOLDING_CONFIDENCES,
+    ),
 )

@@ -16,7 +16,7 @@ where they are used."""
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import H100_USD_PER_S, MODAL_H100, CostModel, ModelSpec
+from omtx.predictors.base import COFOLDING_CONFIDENCES, H100_USD_PER_S, MODAL_H100, CostModel, Metric, ModelSpec
 from omtx.predictors.chai1.inputs import MAX_TOKENS
 from omtx.predictors.chai1.params import Chai1Params
 from omtx.predictors.chai1.predictor import Chai1Predictor, create, ligand_problem
@@ -40,7 +40,7 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.chai1:create",
     primary_metric="aggregate_score",
     higher_is_better=True,
-    metrics={
+    metric_kinds={
         "aggregate_score": "number",
         "ptm": "number",
         "iptm": "number",
@@ -62,4 +62,10 @@ SPEC = ModelSpec(
     job_deadline_s=1800,
     # 20 GPUs: the fleet simulation's figures (benchmarks/gpu_fleet.py)
     max_calls_in_flight=20,
+    metrics=(
+        Metric("aggregate_score", "", "Chai-1's ranking score of the best sample, 0–1"),
+        *COFOLDING_CONFIDENCES,
+        Metric("has_clashes", "", "clash flag"),
+        Metric("protein_ligand_clashes", "", "protein–ligand clashes"),
+    ),
 )

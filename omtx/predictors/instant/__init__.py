@@ -8,7 +8,7 @@ is what a job may ask for and `predictor` answers, with its factory `create`."""
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import CostModel, ModelSpec
+from omtx.predictors.base import CostModel, Metric, ModelSpec
 from omtx.predictors.instant.params import InstantParams
 from omtx.predictors.instant.predictor import Instant, create
 
@@ -24,8 +24,9 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.instant:create",
     primary_metric="score",
     higher_is_better=True,
-    metrics={"score": "number"},
+    metric_kinds={"score": "number"},
     limits=Limits(),
     cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
     cacheable=False,  # a load-test model: every job must run
+    metrics=(Metric("score", "", "deterministic pseudo-score, 0–1; means nothing"),),
 )

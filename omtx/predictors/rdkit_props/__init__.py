@@ -8,7 +8,7 @@ loads RDKit, which every image that imports the registry installs."""
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, ModelSpec
+from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, Metric, ModelSpec
 from omtx.predictors.rdkit_props.params import RdkitPropsParams
 from omtx.predictors.rdkit_props.predictor import RdkitProps, create, lipinski_violations
 
@@ -24,7 +24,7 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.rdkit_props:create",
     primary_metric="qed",
     higher_is_better=True,
-    metrics={
+    metric_kinds={
         "mw": "number",
         "clogp": "number",
         "tpsa": "number",
@@ -42,4 +42,17 @@ SPEC = ModelSpec(
     },
     limits=Limits(max_heavy_atoms=250),
     cost=CostModel(seconds_per_ligand=0.05, startup_s=3.0, hardware="cpu", usd_per_second=MODAL_CPU_2_CORES_USD_PER_S),
+    metrics=(
+        Metric("qed", "", "quantitative estimate of drug-likeness, 0–1; higher is more drug-like"),
+        Metric("mw", "g/mol", "molecular weight (average masses)"),
+        Metric("clogp", "", "Crippen logP (octanol/water)"),
+        Metric("tpsa", "Å²", "topological polar surface area"),
+        Metric("hbd", "", "hydrogen-bond donors (Lipinski)"),
+        Metric("hba", "", "hydrogen-bond acceptors (Lipinski)"),
+        Metric("rotatable_bonds", "", "rotatable bonds"),
+        Metric("heavy_atoms", "", "heavy atoms"),
+        Metric("lipinski_violations", "", "rule-of-five violations"),
+        Metric("lipinski_pass", "", "at most one rule-of-five violation"),
+        Metric("mmff_energy", "kcal/mol", "MMFF94 energy of the minimised conformer"),
+    ),
 )

@@ -27,7 +27,7 @@ Importing it loads only the standard library and pydantic: the tools run as subp
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import CostModel, ModelSpec
+from omtx.predictors.base import CostModel, Metric, ModelSpec
 from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.predictors.rfantibody.predictor import RFAntibody, StepRun, check_structure, create, subprocess_runner
@@ -55,7 +55,7 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.rfantibody:create",
     primary_metric="best_interaction_pae",
     higher_is_better=False,
-    metrics={
+    metric_kinds={
         "designs_requested": "number",
         "backbones": "number",
         "sequences": "number",
@@ -94,4 +94,5 @@ SPEC = ModelSpec(
     # design runs hold a GPU for tens of minutes
     max_calls_in_flight=10,
     designs=True,
+    metrics=(Metric("best_interaction_pae", "Å", "RF2 interaction pAE of the best design; lower is better"),),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from omtx.docking.ligand import VINA_ELEMENTS
 from omtx.domain import Limits
-from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, ModelSpec
+from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, Metric, ModelSpec
 from omtx.predictors.vina.params import VinaParams
 from omtx.predictors.vina.predictor import VinaDocking, check_structure, create
 
@@ -26,7 +26,7 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.vina:create",
     primary_metric="vina_score",
     higher_is_better=False,
-    metrics={
+    metric_kinds={
         "vina_score": "number",
         "n_poses": "number",
         "fits_box": "bool",
@@ -41,4 +41,11 @@ SPEC = ModelSpec(
     check_structure="omtx.predictors.vina:check_structure",
     # Modal CPU containers of 2 cores
     max_calls_in_flight=100,
+    metrics=(
+        Metric("vina_score", "kcal/mol", "Vina score of the best pose; more negative binds better"),
+        Metric("n_poses", "", "poses returned"),
+        Metric("fits_box", "", "false when the best pose's score is not negative"),
+        Metric("dock_seconds", "s", "time the engine took"),
+        Metric("receptor_deleted_residues", "", "receptor residues removed in preparation"),
+    ),
 )
