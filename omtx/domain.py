@@ -92,6 +92,9 @@ class ProteinIn(BaseModel):
         if bad:
             shown = ", ".join(f"{ch!r} at {pos}" for pos, ch in bad[:5])
             raise ValueError(f"not a protein sequence: {len(bad)} invalid residue code(s): {shown}")
+        if not seq:
+            # whitespace or a FASTA header alone: nothing would be left to predict on
+            raise ValueError("no residues: the sequence is empty once FASTA headers and whitespace are removed")
         return seq
 
 

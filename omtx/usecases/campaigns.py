@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from omtx.campaigns.plan import CampaignRequest, ModelFacts, rule_problems, stage_sizes
 from omtx.campaigns.state import Campaign, CampaignStatus, StageState
@@ -151,6 +151,15 @@ def submit_campaign(
 
 
 def _batch_request(
+    request: CampaignRequest | Campaign, model: str, params: dict[str, Any], ligands: list[LigandIn], on_invalid: str
+) -> BatchRequest:
+    try:
+        return _stage_request(request, model, params, ligands, on_invalid)
+    except ValidationError as exc:  # the plan's own fields, re-checked as a batch's: still the caller's input
+        raise InputError.from_validation("the campaign has invalid input", exc) from None
+
+
+def _stage_request(
     request: CampaignRequest | Campaign, model: str, params: dict[str, Any], ligands: list[LigandIn], on_invalid: str
 ) -> BatchRequest:
     return BatchRequest.model_validate(
