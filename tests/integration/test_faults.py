@@ -273,7 +273,9 @@ def test_executor_workers_killed_mid_batch(faults, batch_done):
     measured(faults, run, started, before)
 
 
-@pytest.mark.timeout(300)
+# Each lost call waits out its job deadline before it is re-dispatched: 199 s in CI before, over
+# 240 s on a loaded machine; the wait is generous, the assertions are unchanged.
+@pytest.mark.timeout(540)
 def test_workers_crashing_at_random(faults, batch_done):
     run, started, before = Run("random worker crashes", total=120), time.monotonic(), proxy_stats(faults)
     crashed_before = crashes(faults)
@@ -284,7 +286,7 @@ def test_workers_crashing_at_random(faults, batch_done):
     faults.restart("dispatch", env={CRASH_ENV: "0.35", WITHIN_ENV: "1.5"})
     try:
         run.batch_id = submit(run.total)
-        account(faults, batch_done, run, expected_failed=None, timeout_s=240)
+        account(faults, batch_done, run, expected_failed=None, timeout_s=480)
     finally:
         faults.restart("dispatch")
     run.crashes = crashes(faults) - crashed_before
