@@ -72,7 +72,7 @@ def views(api: str, batch_id: str, deep_rows: int) -> list[tuple[str, list[str]]
         (f"results: page {deep_rows:,} rows deep (cursor)", [f"{base}&order_by=-score{deep}"]),
         ("results: min/max_score, order_by=score", [f"{base}&order_by=score&min_score=0.25&max_score=0.75"]),
         ("results: status=failed, order_by=-score", [f"{base}&order_by=-score&status=failed"]),
-        ("results: search=ZINC0000123", [f"{base}&search=ZINC0000123&order_by=-score"]),
+        ("results: q=ZINC0000123 (text search)", [f"{base}&q=ZINC0000123&order_by=-score"]),
         ("results: first page, fields=ligand_name,score", [f"{base}&order_by=-score&fields=ligand_name,score"]),
     ]
 

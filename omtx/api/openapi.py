@@ -136,7 +136,7 @@ VIEW_PARAMETERS = [
     ),
     _param("status", "Only jobs in this status", {"type": "string", "enum": [s.value for s in JobStatus]}),
     _param(
-        "search",
+        "q",
         "Text in the ligand name or InChIKey (any case) or the canonical SMILES (as written)",
         {"type": "string", "minLength": 1, "maxLength": 200},
     ),

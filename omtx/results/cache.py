@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from google.api_core import exceptions as gexc
 
 from omtx.gcp import storage
+from omtx.results.catalog import Kind
 from omtx.results.table import ResultsTable, Unusable
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ class TableCache:
         self.loads = 0
         self.evictions = 0
 
-    def get(self, batch_id: str, revision: int, uri: str) -> ResultsTable | None:
+    def get(
+        self, batch_id: str, revision: int, uri: str, declared: Mapping[str, Kind] | None = None
+    ) -> ResultsTable | None:
         """The batch's table, loaded on first use; None when its export cannot back one."""
         key = (batch_id, revision)
         with self._lock:
@@ -48,7 +51,7 @@ class TableCache:
             with self._lock:
                 if (table := self._hit(key)) is not None or key in self._unusable:
                     return table
-            table = self._load(batch_id, revision, uri)
+            table = self._load(batch_id, revision, uri, declared)
             with self._lock:
                 self._loading.pop(key, None)
                 for stale in [k for k in self._tables if k[0] == batch_id]:
@@ -101,9 +104,9 @@ class TableCache:
             used -= oldest.nbytes
             self.evictions += 1
 
-    def _load(self, batch_id: str, revision: int, uri: str) -> ResultsTable | None:
+    def _load(self, batch_id: str, revision: int, uri: str, declared: Mapping[str, Kind] | None) -> ResultsTable | None:
         try:
-            table = ResultsTable.from_parquet(self._read(uri))
+            table = ResultsTable.from_parquet(self._read(uri), declared)
         except (FileNotFoundError, gexc.NotFound):
             log.warning("results export of %s is missing: %s", batch_id, uri)
             return None

@@ -36,6 +36,19 @@ JOB_COLUMNS: dict[str, Kind] = {
     "inchikey": "text",
 }
 ORDERABLE: frozenset[Kind] = frozenset({"number", "boolean", "text"})
+SPEC_KINDS: dict[str, Kind] = {"number": "number", "bool": "boolean", "text": "text"}
+
+
+def declared(model: str) -> dict[str, Kind]:
+    """The metrics a model says it reports (ModelSpec.metric_kinds, its primary metric a number):
+    a view may name them before any job has one."""
+    from omtx.predictors.registry import MODELS
+
+    spec = MODELS.get(model)
+    if spec is None:
+        return {}
+    kinds: dict[str, Kind] = {spec.primary_metric: "number"}
+    return kinds | {name: SPEC_KINDS.get(kind, "text") for name, kind in spec.metric_kinds.items()}
 
 
 def kind_of(value: Any) -> Kind | None:

@@ -8,8 +8,8 @@ with a value (`!= null`, in the sort order), then, unless a filter on the sort c
 out, the rows without one in index order. Text search and the second phase's "has no value" test
 are applied to the streamed rows, so they read further into the batch than a plain page.
 
-The batch's metrics are sampled from its succeeded jobs (plus the model's primary metric), kept a
-while per instance and sampled again when a request names a metric the sample has not seen."""
+The batch's metrics are those its model declares, and those sampled from its succeeded jobs,
+kept a while per instance and sampled again when a request names a metric the sample has not seen."""
 
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ from omtx.domain import Batch, JobStatus
 from omtx.errors import Conflict
 from omtx.gcp.firestore import jobs as job_store
 from omtx.ids import job_id
-from omtx.predictors.registry import MODELS
 from omtx.results import rows
-from omtx.results.catalog import JOB_COLUMNS, ROW_FIELDS, Catalog, Kind, kind_of, merge_kind
+from omtx.results.catalog import JOB_COLUMNS, ROW_FIELDS, Catalog, Kind, declared, kind_of, merge_kind
 from omtx.results.cursor import Keyset
 from omtx.results.query import ResultsQuery
 from omtx.results.table import ResultsTable
@@ -57,9 +56,7 @@ def catalog(batch: Batch, names: Iterable[str] = ()) -> Catalog:
         unknown = [n for n in names if found.kind(n) is None]
         if age < CATALOG_TTL_S and (not unknown or age < RESAMPLE_AFTER_S):
             return found
-    kinds: dict[str, Kind | None] = {}
-    if (spec := MODELS.get(batch.model)) is not None:
-        kinds[spec.primary_metric] = "number"
+    kinds: dict[str, Kind | None] = dict(declared(batch.model))
     succeeded = [("status", "==", JobStatus.SUCCEEDED.value)]
     for doc in job_store.stream_rows(batch.batch_id, select=["metrics"], filters=succeeded, limit=SAMPLE):
         for key, value in (doc.get("metrics") or {}).items():

@@ -21,7 +21,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_SEARCH = 200
 RANGE = re.compile(r"(min|max)_(.+)")
-VIEW_PARAMS = ("order_by", "status", "search", "fields")
+VIEW_PARAMS = ("order_by", "status", "q", "fields")
 PAGE_PARAMS = ("limit", "cursor")
 STATUSES = tuple(s.value for s in JobStatus)
 
@@ -135,9 +135,9 @@ def parse(args: Mapping[str, list[str]], catalog: Catalog, *, batch_id: str, pag
         if status not in STATUSES:
             raise _bad("status", "bad status", f"one of {', '.join(STATUSES)}", status)
         query = replace(query, status=status)
-    if (search := one.get("search")) is not None:
+    if (search := one.get("q")) is not None:  # text search
         if not search.strip() or len(search) > MAX_SEARCH:
-            raise _bad("search", "bad search", f"1–{MAX_SEARCH} characters", search)
+            raise _bad("q", "bad q", f"1–{MAX_SEARCH} characters", search)
         query = replace(query, search=search.strip())
     if (fields := one.get("fields")) is not None:
         query = replace(query, fields=_projection(fields, catalog))

@@ -12,7 +12,7 @@ from typing import Any, Literal, NamedTuple
 from omtx.domain import Batch
 from omtx.results import cursor, exports, live
 from omtx.results.cache import TableCache
-from omtx.results.catalog import Catalog
+from omtx.results.catalog import Catalog, declared
 from omtx.results.facets import facets as facets_of
 from omtx.results.query import ResultsQuery, parse, referenced
 from omtx.results.table import ResultsTable
@@ -45,7 +45,9 @@ class View(NamedTuple):
 
 def _view(batch: Batch, args: Args, *, paged: bool) -> View:
     uri = batch.results.get("parquet")
-    table = table_cache().get(batch.batch_id, batch.revision, uri) if batch.status.is_final and uri else None
+    table = None
+    if batch.status.is_final and uri is not None:
+        table = table_cache().get(batch.batch_id, batch.revision, uri, declared(batch.model))
     catalog = table.catalog if table is not None else live.catalog(batch, referenced(args))
     return View(table, catalog, parse(args, catalog, batch_id=batch.batch_id, paged=paged))
 

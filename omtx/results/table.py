@@ -15,7 +15,7 @@ import io
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ FIRST_BLOCK = 1024  # rows of the permutation tried first when a filter thins it
 # polars' estimated_size leaves out what its string views and allocator hold: a 100,000-row table
 # takes about 1.45x its estimate in resident memory (measured), so the cache counts that.
 FOOTPRINT = 1.5
+KIND_DTYPES: dict[str, Any] = {"number": pl.Float64, "boolean": pl.Boolean}
 # Parquet columns a table needs; an export written before they existed is served from Firestore.
 REQUIRED = frozenset(ROW_FIELDS) | {"files", "result_uri"}
 
@@ -86,10 +87,11 @@ class ResultsTable:
         self.written: tuple[str, str] | None = None  # (batch, revision) its export names
 
     @classmethod
-    def from_parquet(cls, data: bytes) -> ResultsTable:
+    def from_parquet(cls, data: bytes, declared: Mapping[str, Kind] | None = None) -> ResultsTable:
         """From a batch's Parquet export (omtx.aggregation writes it), read by polars into memory
         it owns (through pyarrow, the table would keep arrow's buffers besides its own); the file
-        says which batch and revision it holds (`written`)."""
+        says which batch and revision it holds (`written`). A `declared` metric no job reported
+        is a column of nulls, so a view may name it after the batch finished as before."""
         meta = pq.read_metadata(pa.BufferReader(data))
         names = list(meta.schema.names)
         if missing := REQUIRED - set(names):
@@ -99,6 +101,9 @@ class ResultsTable:
         metric_columns = [c for c in names if c not in FIXED]
         df = pl.read_parquet(io.BytesIO(data), columns=[*ROW_FIELDS, "files", "result_uri", *metric_columns])
         kinds = {c: kinds_written.get(c) or _kind_of_dtype(df[c].dtype) for c in metric_columns}
+        absent = {n: k for n, k in (declared or {}).items() if n not in kinds and n not in FIXED}
+        df = df.with_columns(pl.lit(None, KIND_DTYPES.get(k, pl.String)).alias(n) for n, k in absent.items())
+        kinds |= absent
         df = df.with_columns(
             # The file names are read from `files` when a row is shown: parsing 100,000 JSON
             # texts here would cost a second of the first request.

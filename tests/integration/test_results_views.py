@@ -30,8 +30,8 @@ VIEWS: list[dict[str, str]] = [
     {"lipinski_pass": "true", "order_by": "-qed"},
     {"lipinski_pass": "false", "order_by": "lipinski_pass"},
     {"status": "failed"},
-    {"search": "zinc0000001"},
-    {"search": "c1cc", "order_by": "-hbd"},
+    {"q": "zinc0000001"},
+    {"q": "c1cc", "order_by": "-hbd"},
     {"fields": "ligand_name,qed", "order_by": "-opt"},
     {"order_by": "-ligand_name", "min_hbd": "1"},
     {"order_by": "duration_s"},
@@ -99,7 +99,7 @@ def test_both_sources_give_the_same_rows_in_the_same_order(settings, seeded):
         first = get(api, f"/v1/batches/{batch_id}/results", limit="7", **VIEWS[n]).json()
         firsts[n] = (first["jobs"], first["next_cursor"])
     live_facets = get(api, f"/v1/batches/{batch_id}/facets", min_qed="0.2").json()
-    exported = [{"order_by": "-opt"}, {"search": "c1cc", "fields": "ligand_name,hbd,samples"}]
+    exported = [{"order_by": "-opt"}, {"q": "c1cc", "fields": "ligand_name,hbd,samples"}]
     live_files = [get(api, f"/v1/batches/{batch_id}/results.csv", **view).content for view in exported]
 
     seed.finish(seeded)
@@ -133,7 +133,7 @@ def test_the_views_order_and_filters_are_what_they_say(settings, seeded):
     projected = get(api, f"/v1/batches/{batch_id}/results", fields="ligand_name,qed", limit="3").json()["jobs"]
     assert all(set(r) == {"job_id", "index", "ligand_name", "metrics", "links"} for r in projected)
     assert all(set(r["metrics"]) <= {"qed"} for r in projected)
-    found = every_page(api, batch_id, {"search": "ZINC0000001"})[0]  # any case
+    found = every_page(api, batch_id, {"q": "ZINC0000001"})[0]  # any case
     assert [r["ligand_name"] for r in found] == [f"ZINC{i:08d}" for i in range(10, 20)]
     failed = every_page(api, batch_id, {"status": "failed"})[0]
     assert [r["index"] for r in failed] == [i for i in range(60) if (i + 1) % 7 == 0]

@@ -20,7 +20,7 @@ def q(**args: str) -> ResultsQuery:
 
 
 def test_a_full_view_is_read() -> None:
-    view = q(order_by="-qed", min_qed="0.5", max_mw="500", lipinski_pass="TRUE", status="succeeded", search=" aspirin ")
+    view = q(order_by="-qed", min_qed="0.5", max_mw="500", lipinski_pass="TRUE", status="succeeded", q=" aspirin ")
     assert (view.order, view.descending, view.status, view.search) == ("qed", True, "succeeded", "aspirin")
     assert view.ranges == (("mw", "<=", 500.0), ("qed", ">=", 0.5))
     assert view.flags == (("lipinski_pass", True),) and view.limit == 100
@@ -43,7 +43,7 @@ def test_a_full_view_is_read() -> None:
         ({"status": "done"}, "status", "succeeded"),
         ({"fields": "nope"}, "fields", "row fields"),
         ({"limit": "0"}, "limit", "1–1000"),
-        ({"search": " "}, "search", "characters"),
+        ({"q": " "}, "q", "characters"),
     ],
 )
 def test_every_bad_name_or_value_is_a_400_naming_it(args: dict[str, str], param: str, says: str) -> None:
