@@ -36,6 +36,16 @@ JOB_COLUMNS: dict[str, Kind] = {
     "inchikey": "text",
 }
 ORDERABLE: frozenset[Kind] = frozenset({"number", "boolean", "text"})
+
+
+def metric_column(name: str) -> str:
+    """A metric's column in an export: its name, or metric.<name> where a fixed column has that
+    name (omtx.aggregation's rule)."""
+    from omtx.aggregation import FIXED
+
+    return f"metric.{name}" if name in FIXED else name
+
+
 SPEC_KINDS: dict[str, Kind] = {"number": "number", "bool": "boolean", "text": "text"}
 
 

@@ -16,19 +16,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from omtx import spreadsheet
-from omtx.aggregation import FIXED
-from omtx.results.catalog import ROW_FIELDS, Catalog, Kind
+from omtx.results.catalog import ROW_FIELDS, Catalog, Kind, metric_column
 from omtx.results.query import ResultsQuery
 from omtx.results.table import ResultsTable
 
 CHUNK = 5_000
 ROW_TYPES = {"index": pa.int64(), "attempts": pa.int64(), "retries": pa.int64(), "duration_s": pa.float64()}
 KIND_TYPES = {"number": pa.float64(), "boolean": pa.bool_()}
-
-
-def metric_column(name: str) -> str:
-    """A metric's column: its name, or metric.<name> where that is a row field (aggregation's rule)."""
-    return f"metric.{name}" if name in FIXED else name
 
 
 def _fields(query: ResultsQuery) -> list[str]:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from omtx.aggregation import FIXED, META_BATCH_ID, META_METRIC_KINDS, META_REVISION
 from omtx.gcp.firestore.common import InvalidCursor
 from omtx.results import rows
-from omtx.results.catalog import JOB_COLUMNS, ROW_FIELDS, Catalog, Kind
+from omtx.results.catalog import JOB_COLUMNS, ROW_FIELDS, Catalog, Kind, metric_column
 from omtx.results.cursor import Keyset
 from omtx.results.query import ResultsQuery
 
@@ -101,8 +101,8 @@ class ResultsTable:
         metric_columns = [c for c in names if c not in FIXED]
         df = pl.read_parquet(io.BytesIO(data), columns=[*ROW_FIELDS, "files", "result_uri", *metric_columns])
         kinds = {c: kinds_written.get(c) or _kind_of_dtype(df[c].dtype) for c in metric_columns}
-        absent = {n: k for n, k in (declared or {}).items() if n not in kinds and n not in FIXED}
-        df = df.with_columns(pl.lit(None, KIND_DTYPES.get(k, pl.String)).alias(n) for n, k in absent.items())
+        absent = {metric_column(n): k for n, k in (declared or {}).items() if metric_column(n) not in kinds}
+        df = df.with_columns(pl.lit(None, KIND_DTYPES.get(k, pl.String)).alias(c) for c, k in absent.items())
         kinds |= absent
         df = df.with_columns(
             # The file names are read from `files` when a row is shown: parsing 100,000 JSON
@@ -127,7 +127,7 @@ class ResultsTable:
         columns.append(pl.Series("_result", ["results.json" in r["links"] for r in found], dtype=pl.Boolean))
         metric_kinds: dict[str, Kind] = {}
         for name, kind in kinds.items():
-            column = f"metric.{name}" if name in FIXED else name
+            column = metric_column(name)
             values = [r["metrics"].get(name) for r in found]
             if kind == "json":
                 values = [None if v is None else json.dumps(v) for v in values]

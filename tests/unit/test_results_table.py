@@ -159,6 +159,9 @@ def test_a_parquet_export_and_the_job_documents_give_the_same_rows(tmp_path) -> 
         assert sorted(from_table, key=lambda r: r["index"]) == from_docs
     pb_valid, _ = table.page("b1", ResultsQuery(flags=(("pb_valid", True),), limit=100))
     assert [r["index"] for r in pb_valid] == [2, 4, 8]
+    declared = ResultsTable.from_parquet((tmp_path / "p").read_bytes(), {"pose_rmsd": "number", "pb_ok": "boolean"})
+    assert {"pose_rmsd": "number", "pb_ok": "boolean"}.items() <= declared.catalog.metrics.items()
+    assert declared.page("b1", ResultsQuery(flags=(("pb_ok", True),)))[0] == []  # declared, never reported
     cached, retried = (
         from_table[[r["index"] for r in from_table].index(5)],
         from_table[[r["index"] for r in from_table].index(4)],
