@@ -23,21 +23,23 @@ from urllib.parse import urlsplit
 import requests
 
 
-def load(api: str, path: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
+def load(api: str, path: str | list[str], clients: int, seconds: float) -> tuple[int, list[float], int]:
+    """C closed-loop keep-alive clients for T seconds; a list of paths is requested in turn."""
+    paths = [path] if isinstance(path, str) else path
     url = urlsplit(api)
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
-    def client() -> None:
+    def client(k: int) -> None:
         nonlocal errors
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
         mine: list[float] = []
         bad = 0
         while time.monotonic() < deadline:
             start = time.perf_counter()
-            conn.request("GET", path)
+            conn.request("GET", paths[(len(mine) + k) % len(paths)])
             response = conn.getresponse()
             response.read()
             mine.append(time.perf_counter() - start)
@@ -46,7 +48,7 @@ def load(api: str, path: str, clients: int, seconds: float) -> tuple[int, list[f
             latencies.extend(mine)
             errors += bad
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads:
         t.start()
     for t in threads:

@@ -20,8 +20,16 @@ from omtx.domain import Job, JobStatus
 BASE_COLUMNS = ["index", "job_id", "ligand_name", "smiles", "canonical_smiles", "inchikey", "status", "error"]
 # Reproducibility record, on every row: enough to rerun exactly this prediction.
 REPRO_COLUMNS = ["model", "model_version", "params", "seed", "input_hash"]
+# What happened to the job: who answered it ("cache" for a reused result), its attempts over every
+# run, the retries of its batch, the job it reused, the model's time.
+RUN_COLUMNS = ["executor", "attempts", "retries", "cached_from", "duration_s"]
 TRAILING_COLUMNS = ["result_uri", "files"]
-FIXED = set(BASE_COLUMNS) | set(REPRO_COLUMNS) | set(TRAILING_COLUMNS)
+FIXED = set(BASE_COLUMNS) | set(REPRO_COLUMNS) | set(RUN_COLUMNS) | set(TRAILING_COLUMNS)
+# Parquet schema metadata: which batch revision the file holds, and each metric column's kind
+# (number, boolean, text, json), so a reader need not guess a JSON text from a plain one.
+META_BATCH_ID = b"omtx.batch_id"
+META_REVISION = b"omtx.revision"
+META_METRIC_KINDS = b"omtx.metric_kinds"
 EXTREMES = 5
 TOP_HITS = 25  # kept for the report; the summary lists the first EXTREMES
 PARQUET_ROW_GROUP = 10_000
@@ -40,6 +48,11 @@ def job_row(job: Job, repro: dict[str, Any]) -> dict[str, Any]:
         "error": job.error,
         **repro,
         "input_hash": job.input_hash,
+        "executor": job.ran_on,
+        "attempts": job.all_attempts,
+        "retries": job.retries,
+        "cached_from": job.cached_from,
+        "duration_s": job.duration_s,
         "result_uri": job.result_uri,
         "files": job.files,
     }
@@ -105,7 +118,7 @@ class Spool:
 
     @property
     def columns(self) -> list[str]:
-        return BASE_COLUMNS + REPRO_COLUMNS + self.metric_columns + TRAILING_COLUMNS
+        return BASE_COLUMNS + REPRO_COLUMNS + RUN_COLUMNS + self.metric_columns + TRAILING_COLUMNS
 
     def best(self, n: int = EXTREMES) -> list[dict[str, Any]]:
         return [brief for *_, brief in sorted(self._best, reverse=True)][:n]
@@ -149,7 +162,13 @@ class Spool:
         # CRLF (RFC 4180) also makes the writer quote a cell holding a bare carriage return.
         writer = csv.DictWriter(table, fieldnames=self.columns, extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
-        schema = pa.schema([(name, self._arrow_type(name)) for name in self.columns])
+        schema = pa.schema([(name, self._arrow_type(name)) for name in self.columns]).with_metadata(
+            {
+                META_BATCH_ID: str(header.get("batch_id")),
+                META_REVISION: str(header.get("revision", 0)),
+                META_METRIC_KINDS: json.dumps(self.metric_kinds()),
+            }
+        )
         group: list[dict[str, Any]] = []
         with pq.ParquetWriter(parquet, schema, compression="zstd") as parquet_writer, self.path.open() as src:
             for n, line in enumerate(src):
@@ -170,7 +189,13 @@ class Spool:
     def _arrow_type(self, name: str) -> Any:
         import pyarrow as pa
 
-        fixed = {"index": pa.int64(), "seed": pa.int64()}
+        fixed = {
+            "index": pa.int64(),
+            "seed": pa.int64(),
+            "attempts": pa.int64(),
+            "retries": pa.int64(),
+            "duration_s": pa.float64(),
+        }
         if name in fixed:
             return fixed[name]
         seen = self._types.get(name, {str})
@@ -181,6 +206,20 @@ class Spool:
         if seen and seen <= {int, float}:
             return pa.float64()
         return pa.string()
+
+    def metric_kinds(self) -> dict[str, str]:
+        kinds = {}
+        for name in self.metric_columns:
+            seen = self._types.get(name, set())
+            if seen == {bool}:
+                kinds[name] = "boolean"
+            elif seen and seen <= {int, float}:
+                kinds[name] = "number"
+            elif seen and seen <= {dict, list}:
+                kinds[name] = "json"
+            else:
+                kinds[name] = "text"  # strings, nothing seen, or a mix (written as text)
+        return kinds
 
     def _arrow_value(self, name: str, value: Any) -> Any:
         if value is None:

@@ -333,6 +333,10 @@ class Job(BaseModel):
     error: str | None = None
     cached_from: str | None = None  # "batch/job" whose result this job reused
     retries: int = 0  # times the job was requeued by a retry of its batch's failed jobs
+    # `attempts` counts the current run (a retry restarts it, so each run gets every attempt);
+    # the attempts of the runs before are kept here, so the job can still say what happened.
+    earlier_attempts: int = 0
+    duration_s: float | None = None  # the model's time on the last attempt (0 for a cached answer)
     created_at: datetime = Field(default_factory=utcnow)
     queued_at: datetime = Field(default_factory=utcnow)  # when it last became queued (reconciler)
     finished_at: datetime | None = None
@@ -347,6 +351,17 @@ class Job(BaseModel):
         else:
             data.pop("design", None)
         return data
+
+    @property
+    def ran_on(self) -> str | None:
+        """Who produced the outcome: "cache" for a reused result (the claim recorded the executor
+        that would have run it), else the executor of the last attempt."""
+        return "cache" if self.cached_from else self.executor
+
+    @property
+    def all_attempts(self) -> int:
+        """Attempts over every run of the job, retries of its batch included."""
+        return self.attempts + self.earlier_attempts
 
 
 class Counts(BaseModel):

@@ -37,6 +37,10 @@ class InputError(OmtxError):
         return "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in self.details[:limit])
 
 
+class QueryError(InputError):
+    """A bad query-string parameter or header: a 400, not a 422 (the request is not a body)."""
+
+
 class NotFound(OmtxError):
     """The requested batch or job does not exist (for this tenant)."""
 

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     jobs_per_counter_shard: int = Field(100, ge=1)
     max_counter_shards: int = Field(256, ge=1)
     finalize_lease_s: int = Field(300, ge=5)
+    # Results views: finished batches' tables kept in memory per API process (a bounded LRU; the
+    # API runs 2 processes in 2 GiB), and the largest running batch whose facets are computed
+    # by reading all its jobs from Firestore.
+    results_cache_mb: int = Field(384, ge=0)
+    results_live_scan_max: int = Field(20_000, ge=0)
     publish_timeout_s: float = 30.0
 
     # Webhooks: each batch's signing secret is derived from this key (omtx/webhooks/signing.py);

@@ -19,13 +19,14 @@ from omtx.api.schemas import (
     BatchView,
     CancelView,
     ErrorBody,
+    Facets,
     JobView,
     ModelList,
     ResultsPage,
     RetryView,
 )
 from omtx.campaigns.plan import CampaignRequest
-from omtx.domain import BatchRequest, PredictionRequest
+from omtx.domain import BatchRequest, JobStatus, PredictionRequest
 from omtx.drops import LibraryRequest
 from omtx.structures import StructureUpload
 from omtx.usecases.campaigns import CampaignAccepted
@@ -124,6 +125,51 @@ UPLOAD = {
     "encoding": {"request": {"contentType": "application/json"}},
 }
 STREAM = {"description": "The file, streamed", "content": {"application/octet-stream": {"schema": {}}}}
+METRIC = "[A-Za-z_][A-Za-z0-9_]*"
+# The view of a batch's results: the same parameters for a page, an export and the facets.
+VIEW_PARAMETERS = [
+    _param(
+        "order_by",
+        "A metric or index, ligand_name, canonical_smiles, inchikey, duration_s; '-' prefix for descending. "
+        "Rows without a value come last either way; the job index breaks ties.",
+        {"type": "string", "pattern": f"^-?{METRIC}$"},
+    ),
+    _param("status", "Only jobs in this status", {"type": "string", "enum": [s.value for s in JobStatus]}),
+    _param(
+        "q",
+        "Text in the ligand name or InChIKey (any case) or the canonical SMILES (as written)",
+        {"type": "string", "minLength": 1, "maxLength": 200},
+    ),
+    _param(
+        "fields",
+        "Comma-separated row fields and metrics to return (job_id, index, metrics and links always are)",
+        {"type": "string"},
+    ),
+    {
+        "name": "metric_filters",
+        "in": "query",
+        "required": False,
+        "description": "Filters on the batch's metrics, each its own query parameter: min_<metric>= and "
+        "max_<metric>= (numbers; bounds included), <metric>=true|false (boolean metrics, e.g. "
+        "lipinski_pass=true). A name that is not a metric of the batch, or any other unknown "
+        "parameter, is a 400 that lists the batch's metrics (GET …/facets lists them too).",
+        "schema": {
+            "type": "object",
+            "patternProperties": {
+                f"^(min|max)_{METRIC}$": {"type": "number"},
+                f"^{METRIC}$": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+        },
+        "style": "form",
+        "explode": True,
+    },
+]
+BINARY = {"type": "string", "format": "binary"}
+VIEW_FILE = {
+    "description": "Every row of the view, in its order, streamed",
+    "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; a file name"}},
+}
 
 
 @cache
@@ -286,17 +332,52 @@ def _paths(submit_responses: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "/v1/batches/{batch_id}/results": {
             "get": {
                 "operationId": "getResults",
-                "summary": "A page of the batch's jobs with their metrics",
-                "description": "Filter with min_<metric>= / max_<metric>=, order with order_by=<metric> "
-                "(prefix '-' for descending; lists the jobs that have the metric).",
-                "parameters": [
-                    BATCH_ID,
-                    _param("order_by", "Metric to order by, '-' prefix for descending", {"type": "string"}),
-                    _param("status", "Only jobs in this status", {"type": "string"}),
-                    LIMIT,
-                    CURSOR,
-                ],
+                "summary": "A page of the batch's jobs with their metrics: sorted, filtered, searched, projected",
+                "description": "A finished batch is answered from its results table in memory, a running one "
+                "from Firestore: the same rows, order and cursors either way (a cursor stays valid when the "
+                "batch finishes between two pages). The OMTX-Results-Source header says which answered.",
+                "parameters": [BATCH_ID, *VIEW_PARAMETERS, LIMIT, CURSOR],
                 "responses": {"200": _json_response(ResultsPage, "A page of results")} | _errors(400, 404),
+            }
+        },
+        "/v1/batches/{batch_id}/results.csv": {
+            "get": {
+                "operationId": "exportResultsCsv",
+                "summary": "The rows of a results view as CSV (the same parameters as the results, no page)",
+                "description": "UTF-8 with a byte-order mark, CRLF, formula-looking text cells neutralised "
+                "(see docs/api.md). Columns: the row fields, then one per metric.",
+                "parameters": [BATCH_ID, *VIEW_PARAMETERS],
+                "responses": {
+                    "200": VIEW_FILE | {"content": {"text/csv": {"schema": {"type": "string"}}}},
+                }
+                | _errors(400, 404),
+            }
+        },
+        "/v1/batches/{batch_id}/results.parquet": {
+            "get": {
+                "operationId": "exportResultsParquet",
+                "summary": "The rows of a results view as Parquet (the same parameters as the results, no page)",
+                "parameters": [BATCH_ID, *VIEW_PARAMETERS],
+                "responses": {
+                    "200": VIEW_FILE
+                    | {
+                        "content": {
+                            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}
+                        }
+                    },
+                }
+                | _errors(400, 404),
+            }
+        },
+        "/v1/batches/{batch_id}/facets": {
+            "get": {
+                "operationId": "getFacets",
+                "summary": "Counts, status counts and per-metric min, max and histogram of a results view",
+                "description": "The same filters as the results. Histogram bins are fixed per batch (20 over "
+                "the metric's whole range), so two filters' bars line up. Status counts ignore status=. "
+                "A running batch is read whole from Firestore, up to OMTX_RESULTS_LIVE_SCAN_MAX jobs (409 above).",
+                "parameters": [BATCH_ID, *VIEW_PARAMETERS],
+                "responses": {"200": _json_response(Facets, "The facets")} | _errors(400, 404, 409),
             }
         },
         "/v1/batches/{batch_id}/exports/{name}": {

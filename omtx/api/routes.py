@@ -15,11 +15,12 @@ from functools import partial
 from typing import Any, Literal, NamedTuple, TypeVar
 
 import flask
+import orjson
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from omtx import progress
+from omtx import progress, spreadsheet
 from omtx.api import access, console, designs, openapi
 from omtx.api.schemas import (
     BatchAccepted,
@@ -29,13 +30,12 @@ from omtx.api.schemas import (
     JobView,
     ModelList,
     ModelView,
-    ResultsPage,
     RetryView,
     WebhookDeliveryView,
 )
-from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, JobStatus, PredictionRequest, utcnow
+from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, Job, PredictionRequest, utcnow
 from omtx.drops import ParsedDrop
-from omtx.errors import Conflict, InputError, NotFound, TransientError
+from omtx.errors import Conflict, InputError, NotFound, QueryError, TransientError
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import jobs as job_store
@@ -44,6 +44,8 @@ from omtx.gcp.firestore.common import InvalidCursor
 from omtx.libraries import Library
 from omtx.predictors.registry import MODELS
 from omtx.report.html import VIEWER_SCRIPT_SOURCE
+from omtx.results import rows as result_rows
+from omtx.results import service as results_views
 from omtx.settings import get_settings
 from omtx.structures import StructureUpload
 from omtx.tenancy.errors import BudgetExceeded, Forbidden, RateLimited, Unauthenticated
@@ -72,6 +74,8 @@ URLS = Map(
         Rule("/v1/batches/<batch_id>/retry", endpoint="retry_batch", methods=["POST"]),
         Rule("/v1/admin/status", endpoint="operator_status", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/results", endpoint="get_results", methods=["GET"]),
+        Rule("/v1/batches/<batch_id>/results.<any(csv, parquet):fmt>", endpoint="get_results_file", methods=["GET"]),
+        Rule("/v1/batches/<batch_id>/facets", endpoint="get_facets", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/exports/<name>", endpoint="get_export", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/jobs/<job_id>", endpoint="get_job", methods=["GET"]),
         Rule("/v1/batches/<batch_id>/jobs/<job_id>/files/<name>", endpoint="get_job_file", methods=["GET"]),
@@ -88,20 +92,16 @@ EXPORTS = {
     "report.html": "report_html",
 }
 MAX_PAGE = 1000
+PARQUET_MEDIA = "application/vnd.apache.parquet"
 CONTENT_SECURITY_POLICY = (
     f"default-src 'none'; script-src 'self' {VIEWER_SCRIPT_SOURCE}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 RANGE_PARAM = re.compile(r"^(min|max)_([A-Za-z_][A-Za-z0-9_]*)$")
-ORDER_PARAM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*")
 CURSOR_PARAM = re.compile(r"[A-Za-z0-9]{1,64}")
 # What omtx.ids hands out. Anything else names nothing, and some strings (`__x__`, `..`) are not
 # even valid Firestore document ids: refused here as not found, before any lookup.
 ID_PATTERNS = {"batch_id": re.compile(r"b[0-9a-f]{16}"), "job_id": re.compile(r"[0-9a-f]{16}")}
-
-
-class QueryError(InputError):
-    """A bad query-string parameter or header."""
 
 
 class TooLarge(Exception):
@@ -338,7 +338,9 @@ def _batch_view(batch: Batch, *, deliveries: bool = False) -> BatchView:
         counts = Counts(total=batch.total, succeeded=batch.succeeded, failed=batch.failed)  # frozen at the end
     else:
         counts = batch_store.get_counts(batch.batch_id, batch.total)
-    estimate = progress.estimate(counts, batch.started_at, utcnow(), batch.status.is_final)
+    # A final batch's throughput is frozen at its end, not divided by the time until now.
+    end = (batch.finished_at or batch.cancelled_at) if batch.status.is_final else None
+    estimate = progress.estimate(counts, batch.started_at, end or utcnow(), batch.status.is_final)
     links = {"self": f"/v1/batches/{batch.batch_id}", "results": f"/v1/batches/{batch.batch_id}/results"}
     links |= {
         name: f"/v1/batches/{batch.batch_id}/exports/{name}" for name, key in EXPORTS.items() if key in batch.results
@@ -387,6 +389,7 @@ def retry_batch(request: flask.Request, caller: Principal, batch_id: str) -> fla
 
 def delete_batch(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
     control.delete_batch(batch_id, caller.tenant)
+    results_views.forget(batch_id)
     return flask.Response(status=204)
 
 
@@ -395,11 +398,11 @@ def operator_status(request: flask.Request, caller: Principal) -> flask.Response
 
 
 def _job_view(job: Job) -> JobView:
-    base = f"/v1/batches/{job.batch_id}/jobs/{job.job_id}"
-    files = {name: f"{base}/files/{name}" for name in job.files}
-    if job.result_uri:
-        files["results.json"] = f"{base}/files/results.json"
-    return JobView.model_construct(**dict(job), links={"self": base} | files)
+    links = result_rows.links(job.batch_id, job.job_id, result_rows.file_names(job.files, job.result_uri))
+    # What happened, not what the store keeps for the next attempt: who answered (the cache, or
+    # the executor), and the attempts of every run (a retry restarts the stored count).
+    said = {"executor": job.ran_on, "attempts": job.all_attempts, "run_attempts": job.attempts}
+    return JobView.model_construct(**(dict(job) | said), links=links)
 
 
 def _ranges(request: flask.Request, pattern: re.Pattern[str] = RANGE_PARAM) -> list[tuple[str, str, float]]:
@@ -419,31 +422,30 @@ def _ranges(request: flask.Request, pattern: re.Pattern[str] = RANGE_PARAM) -> l
     return ranges
 
 
+RESULTS_SOURCE = "OMTX-Results-Source"  # table or firestore: which source answered (same body either way)
+
+
+def _rows_json(body: dict[str, Any], source: str) -> flask.Response:
+    # orjson: a page of rows is most of a results request's own time with the json module.
+    return flask.Response(orjson.dumps(body), content_type="application/json", headers={RESULTS_SOURCE: source})
+
+
 def get_results(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    return _rows_json(*results_views.page(_batch_or_404(batch_id, caller), request.args.to_dict(flat=False)))
+
+
+def get_results_file(request: flask.Request, caller: Principal, batch_id: str, fmt: str) -> flask.Response:
+    """The rows of a results view as CSV or Parquet, streamed (same parameters, no page)."""
     batch = _batch_or_404(batch_id, caller)
-    ranges = _ranges(request)
-    order = request.args.get("order_by")
-    if order is not None and not ORDER_PARAM.fullmatch(order):
-        raise QueryError(
-            "bad order_by", [{"loc": ["query", "order_by"], "msg": "a metric name, '-' for descending", "input": order}]
-        )
-    jobs, cursor = job_store.query_jobs(
-        batch_id,
-        limit=_limit(request),
-        order_by=order.lstrip("-") if order else None,
-        descending=bool(order and order.startswith("-")),
-        status=_choice(request, "status", {s.value for s in JobStatus}),
-        ranges=ranges,
-        cursor=_cursor(request),
-    )
-    page = ResultsPage(
-        batch_id=batch_id,
-        status=batch.status.value,
-        results=batch.results,
-        jobs=[_job_view(j) for j in jobs],
-        next_cursor=cursor,
-    )
-    return _json(page)
+    stream, source = results_views.export(batch, request.args.to_dict(flat=False), "csv" if fmt == "csv" else "parquet")
+    media = spreadsheet.MEDIA_TYPE if fmt == "csv" else PARQUET_MEDIA
+    response = flask.Response(stream, content_type=media, headers={RESULTS_SOURCE: source})
+    response.headers["Content-Disposition"] = f'attachment; filename="{batch_id}-results.{fmt}"'
+    return response
+
+
+def get_facets(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
+    return _rows_json(*results_views.facets(_batch_or_404(batch_id, caller), request.args.to_dict(flat=False)))
 
 
 def get_job(request: flask.Request, caller: Principal, batch_id: str, job_id: str) -> flask.Response:
@@ -515,6 +517,8 @@ ROUTES: dict[str, Route] = {
     "retry_batch": Route(retry_batch, "tenant"),
     "operator_status": Route(operator_status, "operator"),
     "get_results": Route(get_results, "tenant"),
+    "get_results_file": Route(get_results_file, "tenant"),
+    "get_facets": Route(get_facets, "tenant"),
     "get_export": Route(get_export, "tenant"),
     "get_job": Route(get_job, "tenant"),
     "get_job_file": Route(get_job_file, "tenant"),

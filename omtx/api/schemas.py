@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -69,15 +69,70 @@ class BatchPage(BaseModel):
 
 
 class JobView(Job):
+    executor: str | None = Field(
+        None, description="Who answered the last attempt: the executor (local, modal), or cache for a reused result"
+    )
+    attempts: int = Field(0, description="Attempts over every run of the job (retries of its batch included)")
+    run_attempts: int = Field(0, description="Attempts of the current run; a retry of the batch starts a new run")
+    earlier_attempts: int = Field(0, description="Attempts of the runs before the last retry")
     links: dict[str, str]
+
+
+class ResultRow(BaseModel):
+    """One job of a results view. `fields=` projects the row fields and metrics; job_id, index,
+    metrics and links are always there."""
+
+    job_id: str
+    index: int
+    ligand_name: str | None = None
+    smiles: str | None = None
+    canonical_smiles: str | None = None
+    inchikey: str | None = None
+    status: str | None = None
+    error: str | None = None
+    executor: str | None = Field(None, description="local or modal, or cache for a reused result")
+    attempts: int | None = Field(None, description="Attempts over every run of the job")
+    retries: int | None = Field(None, description="Times a retry of the batch ran the job again")
+    cached_from: str | None = None
+    duration_s: float | None = None
+    metrics: dict[str, Any] = Field(description="The job's non-null metrics (those projected)")
+    links: dict[str, str] = Field(description="self, and each of the job's files")
 
 
 class ResultsPage(BaseModel):
     batch_id: str
     status: str
     results: dict[str, str] = Field(description="URIs of the aggregated result files (once the batch is final)")
-    jobs: list[JobView]
-    next_cursor: str | None
+    jobs: list[ResultRow]
+    next_cursor: str | None = Field(
+        description="Cursor of the next page (a keyset: sort value, job index); null at the end"
+    )
+
+
+class NumberFacet(BaseModel):
+    kind: Literal["number"]
+    count: int = Field(description="Matching rows with a value")
+    min: float | None
+    max: float | None
+    histogram: dict[str, list[float]] | None = Field(
+        description="edges (21, fixed for the batch: its whole range) and counts (20) of the matching rows"
+    )
+
+
+class BooleanFacet(BaseModel):
+    kind: Literal["boolean"]
+    count: int
+    true: int
+    false: int
+
+
+class Facets(BaseModel):
+    batch_id: str
+    status: str
+    matched: int = Field(description="Rows the filter keeps")
+    total: int = Field(description="Rows of the batch")
+    status_counts: dict[str, int] = Field(description="Per job status, under every filter but status=")
+    metrics: dict[str, NumberFacet | BooleanFacet]
 
 
 class MetricView(BaseModel):

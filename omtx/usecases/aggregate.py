@@ -167,6 +167,7 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
         header = {
             "schema_version": "1",
             "batch_id": batch.batch_id,
+            "revision": batch.revision,
             "name": batch.name,
             "tenant": batch.tenant,
             "model": batch.model,

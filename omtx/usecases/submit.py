@@ -244,7 +244,11 @@ def submit_batch(
     if claim.fingerprint != key_hash:
         raise Conflict(f"Idempotency-Key {idempotency_key!r} was used with a different request body")
     if claim.outcome is not None:
-        return SubmitOutcome.model_validate(claim.outcome).model_copy(update={"replayed": True})
+        replay = SubmitOutcome.model_validate(claim.outcome).model_copy(update={"replayed": True})
+        # The recorded answer said `queued`; a replay tells where the batch is now.
+        if replay.batch_id is not None and (batch := batch_store.get_batch(replay.batch_id)) is not None:
+            replay.status = batch.status
+        return replay
     if not claim.owned:
         raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
     try:

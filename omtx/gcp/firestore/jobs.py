@@ -23,7 +23,6 @@ from omtx.gcp.clients import firestore_client
 from omtx.gcp.firestore import batches, cancellation
 from omtx.gcp.firestore.common import (
     IN_QUERY_LIMIT,
-    InvalidCursor,
     as_document,
     batch_ref,
     commit_in_chunks,
@@ -34,6 +33,7 @@ from omtx.gcp.firestore.common import (
     token_of,
 )
 
+# Job fields a results view may filter or order by (omtx.results.catalog), besides metrics.*
 JOB_FIELDS = {"index", "ligand_name", "status", "inchikey", "canonical_smiles", "duration_s"}
 
 
@@ -62,6 +62,16 @@ def get_job(batch_id: str, job_id: str) -> Job | None:
     return Job.model_validate(fields_of(snap)) if snap.exists else None
 
 
+def job_rows(batch_id: str, job_ids: Sequence[str], select: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Job documents by id (a lookup, no query), only the `select` field paths; missing ones are
+    left out, the order is not kept."""
+    refs = [job_ref(batch_id, job_id) for job_id in job_ids]
+    snaps = firestore_client().get_all(refs, field_paths=list(select) if select is not None else None)
+    found = [fields_of(snap) for snap in snaps if snap.exists]
+    metrics.count("firestore.reads", len(refs))
+    return found
+
+
 def count_jobs(batch_id: str) -> int:
     return count_of(batch_ref(batch_id).collection("jobs"))
 
@@ -74,40 +84,31 @@ def iter_jobs(batch_id: str, *, limit: int | None = None) -> Iterator[Job]:
         yield Job.model_validate(fields)
 
 
-def _job_field(name: str) -> str:
-    """A results-query field: the job's own fields by name, anything else is a model metric."""
-    return name if name in JOB_FIELDS else f"metrics.{name}"
-
-
-def query_jobs(
+def stream_rows(
     batch_id: str,
     *,
-    limit: int,
-    order_by: str | None = None,
-    descending: bool = False,
-    status: str | None = None,
-    ranges: Sequence[tuple[str, str, float]] = (),
-    cursor: str | None = None,
-) -> tuple[list[Job], str | None]:
-    """A page of a batch's jobs. The cursor is the id of the last job of the previous page, so
-    pages stay exact under any ordering. Ordering by a metric lists the jobs that have it."""
+    select: Sequence[str] | None,
+    filters: Sequence[tuple[str, str, Any]] = (),
+    order: Sequence[tuple[str, bool]] = (),
+    after: Sequence[Any] | None = None,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """A batch's job documents as plain dicts, only the `select` field paths read (None: all),
+    filtered, ordered by (path, descending) pairs and starting after the `after` values of those
+    paths: a keyset, never an offset. The results views' Firestore source (omtx.results.live);
+    it checks every path and value before they reach here."""
     query: Any = batch_ref(batch_id).collection("jobs")
-    if status:
-        query = query.where(filter=firestore.FieldFilter("status", "==", status))
-    for name, op, value in ranges:
-        query = query.where(filter=firestore.FieldFilter(_job_field(name), op, value))
-    if order_by:
-        direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
-        query = query.order_by(_job_field(order_by), direction=direction)
-    query = query.order_by("index")
-    if cursor:
-        after = job_ref(batch_id, cursor).get()
-        if not after.exists:
-            raise InvalidCursor(f"cursor {cursor!r} does not name a job of this batch")
-        query = query.start_after(after)
-    rows = list(stream_fields(query.limit(limit + 1)))
-    jobs = [Job.model_validate(fields) for fields in rows[:limit]]
-    return jobs, (jobs[-1].job_id if len(rows) > limit else None)
+    if select is not None:
+        query = query.select(list(select))
+    for path, op, value in filters:
+        query = query.where(filter=firestore.FieldFilter(path, op, value))
+    for path, descending in order:
+        query = query.order_by(path, direction=firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING)
+    if after is not None:
+        query = query.start_after(list(after))
+    if limit is not None:
+        query = query.limit(limit)
+    yield from stream_fields(query)
 
 
 def jobs_in_status(batch_id: str, statuses: Sequence[str], limit: int | None = None) -> list[tuple[Job, str]]:

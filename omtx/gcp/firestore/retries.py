@@ -46,7 +46,9 @@ def _requeue_writes(batch: firestore.WriteBatch, jobs: Sequence[tuple[Job, str]]
     }
     shards: dict[int, int] = {}
     for job, token in jobs:
-        batch.update(job_ref(job.batch_id, job.job_id), changes, option=unchanged_since(token))
+        # The run's attempts are kept before `attempts` restarts (read at `token`, so exact).
+        history = {"earlier_attempts": job.earlier_attempts + job.attempts}
+        batch.update(job_ref(job.batch_id, job.job_id), changes | history, option=unchanged_since(token))
         shards[job.shard] = shards.get(job.shard, 0) + 1
     for shard, n in shards.items():
         batch.update(shard_ref(jobs[0][0].batch_id, shard), {JobStatus.FAILED.value: firestore.Increment(-n)})

@@ -152,7 +152,7 @@ export function resultsTable(batchId, spec) {
       replace(error);
       const first = (state.cursors.length - 2) * state.size;
       replace(note, page.jobs.length ? `rows ${first + 1}–${first + page.jobs.length}${page.next_cursor ? '' : ' (last page)'}` : '',
-        state.order ? ` · ordered by ${state.order.replace(/^-/, '')} ${state.order.startsWith('-') ? 'descending' : 'ascending'}: jobs without it (failed) are not listed` : '');
+        state.order ? ` · ordered by ${state.order.replace(/^-/, '')} ${state.order.startsWith('-') ? 'descending' : 'ascending'}: jobs without it come last` : '');
       body.dataset.loadedMs = String(Math.round(performance.now() - started));
     } catch (err) {
       if (mine !== ticket) return;
