@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
@@ -59,10 +59,39 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
 
 
 def _run_order(order: WorkOrder) -> list[JobDone]:
+    if order.call_id is None:  # not started by an executor (a test): nothing holds a lease
+        return _run_chunk_order(order)
+    from omtx.gcp.firestore.leases import CallKey
+    from omtx.heartbeat import Heartbeat
+
+    # The call's lease is renewed while it runs; the first renewal, before any ligand, also says
+    # whether the batch was cancelled while the call waited.
+    heartbeat = Heartbeat()
+    key = CallKey(order.batch_id, order.call_id)
+    heartbeat.hold(key, started=True)
+    heartbeat.beat()
+    finished = False
+    try:
+        results = _run_chunk_order(
+            order, published=lambda ids: heartbeat.report(key, ids), cancelled=lambda: heartbeat.cancelled(key)
+        )
+        finished = True
+        return results
+    finally:
+        # A call that raised is not finished: its lease lapses and the reconciler takes it back.
+        heartbeat.release(key, finished=finished)
+        heartbeat.close()
+
+
+def _run_chunk_order(
+    order: WorkOrder,
+    published: Callable[[list[str]], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[JobDone]:
     spec = get_model(order.model)
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
-    reporter = Reporter(order.batch_id)
+    reporter = Reporter(order.batch_id, on_published=published)
     try:
         order = order.model_copy(update={"protein": structure_as_text(order)})
     except PredictionFailed as exc:
@@ -73,6 +102,8 @@ def _run_order(order: WorkOrder) -> list[JobDone]:
             if isinstance(predictor, ChunkPredictor)
             else (run_one(predictor, order, task, params) for task in order.ligands)
         )
+    if cancelled is not None:
+        outcomes = until_cancelled(outcomes, cancelled, order.batch_id)
     try:
         with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
             futures = []
@@ -86,6 +117,27 @@ def _run_order(order: WorkOrder) -> list[JobDone]:
         # Whatever happened, every finished ligand's report goes out before the call ends.
         reporter.close()
     return results
+
+
+def until_cancelled(
+    outcomes: Iterator[LigandOutcome], cancelled: Callable[[], bool], batch_id: str
+) -> Iterator[LigandOutcome]:
+    """The outcomes until the batch is cancelled: checked before each ligand starts and before a
+    finished one is stored, so a cancelled call stops at its next ligand and stores nothing more
+    (its jobs are cancelled already; what it stored before it knew is removed when the call is
+    settled, see usecases/recovery.py)."""
+    try:
+        while not cancelled():
+            outcome = next(outcomes, None)
+            if outcome is None or cancelled():
+                break
+            yield outcome
+        if cancelled():
+            log.info("batch %s was cancelled: this call stops", batch_id)
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()  # a chunk model's generator stops its tool
 
 
 def structure_as_text(order: WorkOrder) -> ProteinIn:
@@ -182,8 +234,9 @@ class Reporter:
     GROUP_MAX = 100
     PUBLISH_ATTEMPTS = 4
 
-    def __init__(self, batch_id: str) -> None:
+    def __init__(self, batch_id: str, on_published: Callable[[list[str]], None] | None = None) -> None:
         self.batch_id = batch_id
+        self._on_published = on_published
         self._pending: list[JobDone] = []
         self._lock = threading.Condition()
         self._closed = False
@@ -233,10 +286,13 @@ class Reporter:
         for attempt in range(self.PUBLISH_ATTEMPTS):
             try:
                 pubsub.publish(get_settings().topic_job_done, [JobsDone(batch_id=self.batch_id, results=group)])
+                if self._on_published is not None:
+                    self._on_published([done.job_id for done in group])
                 return
             except Exception as exc:
                 if attempt + 1 == self.PUBLISH_ATTEMPTS:
-                    # Surfaced by close(); the jobs' deadlines bring them back (reconciler).
+                    # Surfaced by close(); the call's lease lapses and the reconciler records
+                    # these jobs from their stored results.json.
                     self._error = exc
                     log.exception("publishing %d job-done reports of batch %s failed", len(group), self.batch_id)
                 else:
