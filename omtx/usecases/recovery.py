@@ -46,10 +46,15 @@ class TakeBack:
     recovered: int = 0  # recorded from the results.json their worker left behind
     retry: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # batch → jobs requeued
     give_up: list[JobDone] = field(default_factory=list)  # out of attempts: failed with the reason
+    taken: set[str] = field(default_factory=set)  # job ids decided on in this pass
 
     def take_back(self, jobs: Sequence[tuple[Job, str]], reason: str) -> None:
         """Dispatched jobs whose worker is gone: recorded from their files where they exist, the
-        others queued again (each conditional on the version read) or, out of attempts, failed."""
+        others queued again (each conditional on the version read) or, out of attempts, failed.
+        A job found twice in one pass (a lapsed lease and a passed deadline) is decided once:
+        failures are committed at the end of the pass, and two in one commit would both count."""
+        jobs = [(job, token) for job, token in jobs if job.job_id not in self.taken]
+        self.taken |= {job.job_id for job, _ in jobs}
         recorded = record_left_behind(jobs)
         self.recovered += len(recorded)
         max_attempts = get_settings().job_max_attempts

@@ -49,7 +49,7 @@ def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
         completion.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="succeeded", metrics={"qed": 0.5}))
     completion.complete_job(JobDone(batch_id=b, job_id=jobs[3].job_id, status="failed", error="model error"))
     # Three jobs in flight on a call that is still running, three never dispatched.
-    in_flight = claims.claim_jobs(b, [j.job_id for j in jobs[4:7]], "local", "local-elsewhere", 900)
+    in_flight = claims.claim_jobs(b, [j.job_id for j in jobs[4:7]], "local", "local-elsewhere", 900, lease_s=900)
     assert len(in_flight) == 3
 
     response = api(settings, "POST", f"/v1/batches/{b}/cancel")

@@ -78,7 +78,7 @@ def claim_jobs(
     )
     won: list[tuple[Job, dict[str, Any], str]] = []
     try:
-        results = commit(batch, len(candidates) + 1)
+        results = commit(batch, len(candidates) + 1)[: len(candidates)]  # the call's document last
         won = [
             (job, changes, token_of(r.update_time)) for (_, job, changes), r in zip(candidates, results, strict=True)
         ]
@@ -116,7 +116,8 @@ def record_executor_call(batch_id: str, call_id: str, executor_call_id: str) -> 
 def executor_call_ids(batch_id: str, call_ids: Sequence[str]) -> dict[str, str]:
     """Our call id → the executor's (Modal's fc-…) where dispatch recorded one."""
     refs = [call_ref(batch_id, c) for c in call_ids]
-    found = {snap.id: str(snap.get("executor_call_id")) for snap in firestore_client().get_all(refs) if snap.exists}
+    snaps = firestore_client().get_all(refs, field_paths=["executor_call_id"])
+    found = {snap.id: str(named) for snap in snaps if (named := (snap._data or {}).get("executor_call_id"))}
     metrics.count("firestore.reads", len(refs))
     return found
 
