@@ -15,7 +15,7 @@ from omtx.domain import utcnow
 from omtx.events import JobDone, JobsSubmitted
 from omtx.gcp import pubsub
 from omtx.gcp.firestore import batches as batch_store
-from omtx.gcp.firestore import claims, completion, finalization
+from omtx.gcp.firestore import claims, completion, finalization, message_loss
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
 from omtx.usecases import campaigns, recovery
@@ -57,7 +57,11 @@ def reconcile_once() -> ReconcileReport:
     report.recovered = back.recovered
     retry = back.retry
     # Queued jobs whose `submitted` message was lost: publish again (claiming makes it harmless).
-    for job in claims.stale_queued_jobs(now - timedelta(seconds=settings.queued_grace_s), SWEEP_LIMIT):
+    # A message is taken for lost after a grace, or at once if the messaging restarted since.
+    settled = now - timedelta(seconds=settings.queued_grace_s)
+    if lost := message_loss.messages_lost():
+        settled = max(settled, lost[0])
+    for job in claims.stale_queued_jobs(settled, SWEEP_LIMIT):
         report.requeued_lost += 1
         retry[job.batch_id].append(job.job_id)
     for batch_id, job_ids in retry.items():
@@ -79,7 +83,6 @@ def reconcile_once() -> ReconcileReport:
         report.failed += completion.complete_jobs(group).applied
     # A large batch whose fan-out message was lost gets its ranges again.
     active = batch_store.active_batches(SWEEP_LIMIT)
-    settled = utcnow() - timedelta(seconds=settings.queued_grace_s)
     for batch in active:
         if batch.total > settings.fanout_from and batch.created_at < settled:
             report.ranges_republished += republish_ranges(batch)
@@ -91,6 +94,8 @@ def reconcile_once() -> ReconcileReport:
         if finalize_if_complete(batch_id) == Outcome.FINALIZED:
             report.batches_finalized += 1
     report.webhooks_redriven = webhooks.redrive_due()
+    if lost:
+        message_loss.clear(lost[1])  # re-published: from now on the grace decides again
     # A campaign whose stage finished but whose next step never happened (lost batch-done).
     report.campaigns_redriven = campaigns.redrive(SWEEP_LIMIT)
     if (
