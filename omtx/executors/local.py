@@ -19,7 +19,7 @@ import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from omtx.gcp.firestore.leases import CallKey
+from omtx.gcp.firestore.leases import CallKey, give_up
 from omtx.heartbeat import Heartbeat
 from omtx.settings import get_settings
 from omtx.worker import WorkOrder, run_work_order_json
@@ -91,8 +91,14 @@ class LocalExecutor:
             return
         exc = future.exception()
         if exc is not None:
-            # Its lease lapses now that nothing renews it; the reconciler takes its jobs back.
+            # Its worker process died (the pool then stops them all): the lease lapses at once
+            # and the reconciler's next pass takes its jobs back.
             log.error("local call %s crashed: %r", call_id, exc)
+            if key is not None:
+                try:
+                    give_up(key)
+                except Exception:  # unreachable Firestore: the lease lapses on its own
+                    log.warning("could not give up the lease of call %s", call_id, exc_info=True)
 
     def shutdown(self) -> None:
         self._heartbeat.close()

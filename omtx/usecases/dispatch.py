@@ -60,7 +60,26 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     jobs = [j for j in jobs if j.job_id not in cached]
     if not jobs:
         return DispatchOutcome(claimed=len(cached), cached=len(cached))
-    order = WorkOrder(
+    order = work_order(batch, jobs, executor.name, call_id)
+    job_ids = [j.job_id for j in jobs]
+    try:
+        executor_call_id = executor.start(order)
+    except Exception:
+        # Hand the jobs back so the redelivery of this message can claim and start them.
+        claims.release_jobs(jobs)
+        raise
+    if executor_call_id != call_id:
+        claims.record_executor_call(event.batch_id, call_id, executor_call_id)
+    pubsub.publish(
+        settings.topic_dispatched,
+        [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
+    )
+    return DispatchOutcome(claimed=len(jobs) + len(cached), cached=len(cached), call_id=call_id)
+
+
+def work_order(batch: Batch, jobs: list[Job], executor: str, call_id: str) -> WorkOrder:
+    """The order one executor call runs: these claimed jobs, with the claim tokens to echo."""
+    return WorkOrder(
         batch_id=batch.batch_id,
         tenant=batch.tenant,
         model=batch.model,
@@ -78,23 +97,9 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
             )
             for j in jobs
         ],
-        executor=executor.name,
+        executor=executor,
         call_id=call_id,
     )
-    job_ids = [j.job_id for j in jobs]
-    try:
-        executor_call_id = executor.start(order)
-    except Exception:
-        # Hand the jobs back so the redelivery of this message can claim and start them.
-        claims.release_jobs(jobs)
-        raise
-    if executor_call_id != call_id:
-        claims.record_executor_call(event.batch_id, call_id, executor_call_id)
-    pubsub.publish(
-        settings.topic_dispatched,
-        [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
-    )
-    return DispatchOutcome(claimed=len(jobs) + len(cached), cached=len(cached), call_id=call_id)
 
 
 class AtCapacity(TransientError):

@@ -21,10 +21,10 @@ from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import claims, finalization
 from omtx.gcp.firestore import jobs as job_store
 from omtx.gcp.firestore.common import call_ref
-from omtx.predictors.base import LigandTask
 from omtx.predictors.registry import load_predictor
 from omtx.settings import get_settings
 from omtx.usecases import recovery
+from omtx.usecases.dispatch import work_order
 from omtx.usecases.reconcile import reconcile_once
 from omtx.worker import WorkOrder, job_prefix, run_work_order
 from tests.integration.conftest import wait_for
@@ -54,26 +54,7 @@ def ids(jobs):
 
 def order_of(batch, claimed: list[Job], call_id: str) -> WorkOrder:
     """The work order dispatch would have started for these claimed jobs."""
-    tasks = [
-        LigandTask(
-            job_id=j.job_id,
-            index=j.index,
-            name=j.ligand_name,
-            canonical_smiles=j.canonical_smiles,
-            shard=j.shard,
-            claim_token=j.claim_token,
-        )
-        for j in claimed
-    ]
-    return WorkOrder(
-        batch_id=batch.batch_id,
-        tenant=batch.tenant,
-        model=batch.model,
-        protein=batch.protein,
-        ligands=tasks,
-        executor="local",
-        call_id=call_id,
-    )
+    return work_order(batch, claimed, "local", call_id)
 
 
 def final(batch_id):

@@ -99,6 +99,16 @@ def renew(renewals: Sequence[Renewal], lease_s: float) -> set[CallKey]:
     return {r.key for r in renewals if status.get(r.key.batch_id, BatchStatus.CANCELLED.value) == BatchStatus.CANCELLED}
 
 
+def give_up(key: CallKey) -> None:
+    """The holder knows the call is dead (its worker process died): the lease lapses now, so the
+    reconciler's next pass takes its jobs back instead of one lease later."""
+    try:
+        call_ref(*key).update({"lease_until": utcnow()})
+    except gexc.NotFound:
+        return
+    metrics.count("firestore.writes")
+
+
 def _changes(renewal: Renewal, now: datetime, lease_s: float) -> dict[str, Any]:
     changes: dict[str, Any] = {"lease_until": now + timedelta(seconds=lease_s), "heartbeat_at": now}
     if renewal.started:
