@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from omtx.gcp.firestore.leases import CallKey, Renewal, renew
 from omtx.settings import get_settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Heartbeat:
@@ -100,3 +102,43 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             self.beat()
+
+
+class CallLease:
+    """A worker's hold on its own call: renewed while it runs, marked started by a first renewal
+    before any ligand (which also says whether the batch was cancelled while the call waited),
+    and finished by a last one."""
+
+    def __init__(self, batch_id: str, call_id: str) -> None:
+        self.key = CallKey(batch_id, call_id)
+        self._heartbeat = Heartbeat()
+        self._heartbeat.hold(self.key, started=True)
+        self._heartbeat.beat()
+
+    def report(self, job_ids: list[str]) -> None:
+        self._heartbeat.report(self.key, job_ids)
+
+    def cancelled(self) -> bool:
+        return self._heartbeat.cancelled(self.key)
+
+    def close(self, *, finished: bool) -> None:
+        self._heartbeat.release(self.key, finished=finished)
+        self._heartbeat.close()
+
+
+def until_cancelled(items: Iterator[T], cancelled: Callable[[], bool], batch_id: str) -> Iterator[T]:
+    """A call's outcomes until its batch is cancelled: checked before each ligand starts and
+    before a finished one is handed on (to be stored), so the call stops at its next ligand and
+    stores nothing more."""
+    try:
+        while not cancelled():
+            item = next(items, None)
+            if item is None or cancelled():
+                break
+            yield item
+        if cancelled():
+            log.info("batch %s was cancelled: this call stops", batch_id)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()  # a chunk model's generator stops its tool

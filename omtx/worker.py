@@ -61,26 +61,17 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
 def _run_order(order: WorkOrder) -> list[JobDone]:
     if order.call_id is None:  # not started by an executor (a test): nothing holds a lease
         return _run_chunk_order(order)
-    from omtx.gcp.firestore.leases import CallKey
-    from omtx.heartbeat import Heartbeat
+    from omtx.heartbeat import CallLease
 
-    # The call's lease is renewed while it runs; the first renewal, before any ligand, also says
-    # whether the batch was cancelled while the call waited.
-    heartbeat = Heartbeat()
-    key = CallKey(order.batch_id, order.call_id)
-    heartbeat.hold(key, started=True)
-    heartbeat.beat()
+    lease = CallLease(order.batch_id, order.call_id)
     finished = False
     try:
-        results = _run_chunk_order(
-            order, published=lambda ids: heartbeat.report(key, ids), cancelled=lambda: heartbeat.cancelled(key)
-        )
+        results = _run_chunk_order(order, published=lease.report, cancelled=lease.cancelled)
         finished = True
         return results
     finally:
         # A call that raised is not finished: its lease lapses and the reconciler takes it back.
-        heartbeat.release(key, finished=finished)
-        heartbeat.close()
+        lease.close(finished=finished)
 
 
 def _run_chunk_order(
@@ -103,6 +94,9 @@ def _run_chunk_order(
             else (run_one(predictor, order, task, params) for task in order.ligands)
         )
     if cancelled is not None:
+        from omtx.heartbeat import until_cancelled
+
+        # What the call stored before it knew is removed when it is settled (usecases/recovery.py).
         outcomes = until_cancelled(outcomes, cancelled, order.batch_id)
     try:
         with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
@@ -117,27 +111,6 @@ def _run_chunk_order(
         # Whatever happened, every finished ligand's report goes out before the call ends.
         reporter.close()
     return results
-
-
-def until_cancelled(
-    outcomes: Iterator[LigandOutcome], cancelled: Callable[[], bool], batch_id: str
-) -> Iterator[LigandOutcome]:
-    """The outcomes until the batch is cancelled: checked before each ligand starts and before a
-    finished one is stored, so a cancelled call stops at its next ligand and stores nothing more
-    (its jobs are cancelled already; what it stored before it knew is removed when the call is
-    settled, see usecases/recovery.py)."""
-    try:
-        while not cancelled():
-            outcome = next(outcomes, None)
-            if outcome is None or cancelled():
-                break
-            yield outcome
-        if cancelled():
-            log.info("batch %s was cancelled: this call stops", batch_id)
-    finally:
-        close = getattr(outcomes, "close", None)
-        if close is not None:
-            close()  # a chunk model's generator stops its tool
 
 
 def structure_as_text(order: WorkOrder) -> ProteinIn:

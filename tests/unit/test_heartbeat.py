@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from omtx.gcp.firestore.leases import CallKey, Renewal
-from omtx.heartbeat import Heartbeat
+from omtx.heartbeat import Heartbeat, until_cancelled
 from omtx.settings import Settings, get_settings
-from omtx.worker import LigandOutcome, until_cancelled
+from omtx.worker import LigandOutcome
 
 A, B = CallKey("b1", "call-a"), CallKey("b2", "call-b")
 
