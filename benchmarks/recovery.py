@@ -6,8 +6,10 @@ deadlines: nothing shortened).
 For each of the four services and the local executor's worker processes it prints the time from
 the restart to the batch resumed (its done count moving again; 0.0 when it never stopped) and to
 the batch finished, the counts (exact: every job succeeded once, the counters equal to the job
-documents), and how many jobs ran more than once. The workers are not restarted by hand: the
-dispatch service starts a new process pool on its next call, so their row counts from the kill.
+documents), how many jobs ran more than once, and how many the reconciler recorded from the
+results.json their worker left behind (their job-done was lost). The workers are not restarted
+by hand: the dispatch service starts a new process pool on its next call, so their row counts
+from the kill.
 
     .venv/bin/python benchmarks/recovery.py [--ligands 300] [--only complete]
 """
@@ -15,6 +17,7 @@ dispatch service starts a new process pool on its next call, so their row counts
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -42,6 +45,7 @@ class Row:
     failed: int = 0
     exact: bool = False
     rerun: int = 0  # jobs that ran more than once
+    recovered: int = 0  # jobs the reconciler recorded from the results.json their worker left
 
 
 def main() -> None:
@@ -78,7 +82,10 @@ def main() -> None:
     finally:
         stack.down(snapshot=False)
     print()
-    print(f"{'killed':10} {'done@kill':>9} {'restart':>8} {'resumed':>8} {'finished':>9} {'counts':>13} {'rerun':>6}")
+    print(
+        f"{'killed':10} {'done@kill':>9} {'restart':>8} {'resumed':>8} {'finished':>9} {'counts':>13} "
+        f"{'rerun':>6} {'from file':>9}"
+    )
     for row in rows:
         print(line(row))
     slow = [r.target for r in rows if r.resumed_s is None or r.resumed_s > 60]
@@ -117,6 +124,8 @@ def scenario(stack, target: str, ligands: int, outage_s: float, timeout_s: float
     while done() < total // 5:  # well started, far from done
         time.sleep(0.05)
     row.done_at_kill = done()
+    reconciler_log = stack.log_dir / "scheduler.log"
+    log_offset = reconciler_log.stat().st_size
     killed_at = time.monotonic()
     if target == "workers":
         assert stack.kill_workers("dispatch"), "dispatch had no worker processes to kill"
@@ -144,6 +153,10 @@ def scenario(stack, target: str, ligands: int, outage_s: float, timeout_s: float
     statuses = Counter(j.status for j in jobs)
     row.succeeded, row.failed = counts.succeeded, counts.failed
     row.rerun = sum(j.attempts > 1 for j in jobs)
+    # The scheduler logs each reconcile pass's report (one JSON line per pass).
+    with reconciler_log.open() as log:
+        log.seek(log_offset)
+        row.recovered = sum(json.loads(line[4:])["recovered"] for line in log if line.startswith("200 {"))
     row.exact = (
         batch is not None
         and (batch.succeeded, batch.failed) == (counts.succeeded, counts.failed)
@@ -160,7 +173,7 @@ def line(row: Row) -> str:
     counts = f"{row.succeeded}+{row.failed}/{row.total}"
     return (
         f"{row.target:10} {row.done_at_kill:>9} {s(row.restart_s):>8} {s(row.resumed_s):>8} {s(row.finished_s):>9} "
-        f"{counts:>13} {row.rerun:>6}{'' if row.exact else '  NOT EXACT'}"
+        f"{counts:>13} {row.rerun:>6} {row.recovered:>9}{'' if row.exact else '  NOT EXACT'}"
     )
 
 

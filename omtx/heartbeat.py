@@ -51,11 +51,12 @@ class Heartbeat:
         (the lease then runs out one period later, when the reconciler settles the call)."""
         with self._lock:
             renewal = self._held.pop(key, None)
-            self._reported.discard(key)
-            self._cancelled.discard(key)
         if renewal is not None and finished:
             renewal.finished = True
             self._send([renewal])
+        with self._lock:
+            self._reported.discard(key)
+            self._cancelled.discard(key)
 
     def cancelled(self, key: CallKey) -> bool:
         with self._lock:

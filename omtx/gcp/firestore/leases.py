@@ -70,7 +70,7 @@ def new_call(batch_id: str, job_ids: Sequence[str], executor: str, lease_s: floa
 
 def renew(renewals: Sequence[Renewal], lease_s: float) -> set[CallKey]:
     """Renew these calls' leases in one commit; returns the calls whose batch was cancelled or
-    deleted (not renewed: their holders should stop)."""
+    deleted: their holders should stop."""
     if not renewals:
         return set()
     client = firestore_client()
