@@ -14,7 +14,8 @@ MINUTES = 60
 
 app = modal.App(get_settings().modal_app)
 
-# GCP access for workers (they write outputs to Cloud Storage and publish `job-done`).
+# GCP access for workers (they write outputs to Cloud Storage, publish `job-done` and renew their
+# call's lease in Firestore).
 gcp_secret = modal.Secret.from_name("omtx-gcp")
 
 # Pinned to what the platform is tested with; every image adds the shared core on top.
@@ -23,6 +24,7 @@ CORE_PACKAGES = (
     "pydantic-settings==2.16.3",
     "google-cloud-storage==3.17.1",
     "google-cloud-pubsub==2.44.0",
+    "google-cloud-firestore==2.34.1",  # the worker's heartbeat (omtx/heartbeat.py)
 )
 
 # Keyless GCP access (infra/omtx_infra/federation.py): the `omtx-gcp` secret carries an

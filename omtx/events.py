@@ -146,6 +146,8 @@ class BatchDone(Event):
     total: int
     succeeded: int
     failed: int
+    # Jobs that never finished because the batch was cancelled: total = succeeded + failed + cancelled
+    cancelled: int = 0
     results: dict[str, str] = Field(json_schema_extra=MANIFEST_SCHEMA)
     finished_at: datetime
     revision: int = 0

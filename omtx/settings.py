@@ -41,7 +41,16 @@ class Settings(BaseSettings):
     modal_chai1_gpu: str | None = None
     modal_chai1_timeout_s: int | None = Field(None, ge=60)
     modal_msa_timeout_s: int | None = Field(None, ge=60)
+    # The upper bound of a healthy run of one job (a model's spec may set its own); a dead worker
+    # is found by its lease instead, long before.
     job_deadline_s: int = Field(900, ge=1)
+    # A running executor call renews the lease of its jobs every heartbeat_s (one write per call);
+    # the reconciler takes back the jobs of a call whose lease lapsed (worker dead or finished).
+    lease_s: int = Field(30, ge=2)
+    heartbeat_s: float = Field(10.0, gt=0)
+    # A job a live worker reported this long ago and that is still dispatched lost its job-done
+    # message: the reconciler records it from the results.json the worker stored.
+    report_grace_s: int = Field(60, ge=0)
     # Worker calls a model may have in flight, overriding its spec (JSON: {"boltz2": 40}); above
     # it, dispatch answers `submitted` with a retryable error and Pub/Sub's backoff holds the work.
     max_calls_in_flight: dict[str, int] = Field(default_factory=dict)
@@ -121,6 +130,13 @@ class Settings(BaseSettings):
     push_audience: str | None = None
     push_service_account: str | None = None
     scheduler_service_account: str | None = None
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        # Two heartbeats fit in a lease: one lost write does not lapse a healthy call.
+        if self.heartbeat_s * 2 > self.lease_s:
+            raise ValueError(f"heartbeat_s ({self.heartbeat_s}) must be at most half of lease_s ({self.lease_s})")
+        return self
 
     @model_validator(mode="after")
     def _push_identities_given(self) -> Settings:

@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
@@ -59,10 +59,30 @@ def run_work_order(order: WorkOrder) -> list[JobDone]:
 
 
 def _run_order(order: WorkOrder) -> list[JobDone]:
+    if order.call_id is None:  # not started by an executor (a test): nothing holds a lease
+        return _run_chunk_order(order)
+    from omtx.heartbeat import CallLease
+
+    lease = CallLease(order.batch_id, order.call_id)
+    finished = False
+    try:
+        results = _run_chunk_order(order, published=lease.report, cancelled=lease.cancelled)
+        finished = True
+        return results
+    finally:
+        # A call that raised is not finished: its lease lapses and the reconciler takes it back.
+        lease.close(finished=finished)
+
+
+def _run_chunk_order(
+    order: WorkOrder,
+    published: Callable[[list[str]], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[JobDone]:
     spec = get_model(order.model)
     params = spec.params.model_validate(order.params)
     predictor = load_predictor(order.model)
-    reporter = Reporter(order.batch_id)
+    reporter = Reporter(order.batch_id, on_published=published)
     try:
         order = order.model_copy(update={"protein": structure_as_text(order)})
     except PredictionFailed as exc:
@@ -73,6 +93,11 @@ def _run_order(order: WorkOrder) -> list[JobDone]:
             if isinstance(predictor, ChunkPredictor)
             else (run_one(predictor, order, task, params) for task in order.ligands)
         )
+    if cancelled is not None:
+        from omtx.heartbeat import until_cancelled
+
+        # What the call stored before it knew is removed when it is settled (usecases/recovery.py).
+        outcomes = until_cancelled(outcomes, cancelled, order.batch_id)
     try:
         with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="omtx-report") as pool:
             futures = []
@@ -182,8 +207,9 @@ class Reporter:
     GROUP_MAX = 100
     PUBLISH_ATTEMPTS = 4
 
-    def __init__(self, batch_id: str) -> None:
+    def __init__(self, batch_id: str, on_published: Callable[[list[str]], None] | None = None) -> None:
         self.batch_id = batch_id
+        self._on_published = on_published
         self._pending: list[JobDone] = []
         self._lock = threading.Condition()
         self._closed = False
@@ -233,10 +259,13 @@ class Reporter:
         for attempt in range(self.PUBLISH_ATTEMPTS):
             try:
                 pubsub.publish(get_settings().topic_job_done, [JobsDone(batch_id=self.batch_id, results=group)])
+                if self._on_published is not None:
+                    self._on_published([done.job_id for done in group])
                 return
             except Exception as exc:
                 if attempt + 1 == self.PUBLISH_ATTEMPTS:
-                    # Surfaced by close(); the jobs' deadlines bring them back (reconciler).
+                    # Surfaced by close(); the call's lease lapses and the reconciler records
+                    # these jobs from their stored results.json.
                     self._error = exc
                     log.exception("publishing %d job-done reports of batch %s failed", len(group), self.batch_id)
                 else:

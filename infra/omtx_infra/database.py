@@ -40,6 +40,9 @@ def composite_indexes(sortable_job_fields: tuple[str, ...]) -> list[CompositeInd
         # reconciler: overdue dispatched jobs and long-queued jobs of every batch
         CompositeIndex("jobs", (("status", ASC), ("deadline", ASC)), group=True),
         CompositeIndex("jobs", (("status", ASC), ("queued_at", ASC)), group=True),
+        # reconciler: executor calls whose lease lapsed, and calls with reports to check
+        CompositeIndex("calls", (("open", ASC), ("lease_until", ASC)), group=True),
+        CompositeIndex("calls", (("open", ASC), ("first_report_at", ASC)), group=True),
         # reconciler: finalisation claims whose lease expired
         CompositeIndex("claims", (("state", ASC), ("lease_until", ASC)), group=True),
         # result cache: succeeded jobs of any batch with one of a chunk's input hashes
@@ -64,7 +67,7 @@ INDEX_EXEMPTIONS: dict[str, tuple[str, ...]] = {
     "jobs": ("created_at", "dispatched_at", "finished_at", "smiles", "files", "error"),
     "shards": ("succeeded", "failed"),
     "batches": ("protein", "params", "milestones", "results"),
-    "calls": ("job_ids",),
+    "calls": ("job_ids", "reported"),
     "idempotency_keys": ("outcome",),
     "rejections": ("payload",),
 }

@@ -35,11 +35,14 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
     "aggregate": ("topic_batch_done", "topic_webhooks"),
     WORKER: ("topic_job_done",),
 }
-# Firestore has no per-collection IAM: every service reads and writes batch and job documents.
-# Every service writes spans to Cloud Trace; submit's operator status reads dead-letter backlogs.
-PROJECT_ROLES: dict[str, tuple[str, ...]] = {
-    name: ("roles/datastore.user", "roles/cloudtrace.agent") for name in SERVICES
-} | {"submit": ("roles/datastore.user", "roles/cloudtrace.agent", "roles/monitoring.viewer")}
+# Firestore has no per-collection IAM: every service reads and writes batch and job documents,
+# and the workers renew their calls' leases (omtx/heartbeat.py). Every service writes spans to
+# Cloud Trace; submit's operator status reads dead-letter backlogs.
+PROJECT_ROLES: dict[str, tuple[str, ...]] = (
+    {name: ("roles/datastore.user", "roles/cloudtrace.agent") for name in SERVICES}
+    | {"submit": ("roles/datastore.user", "roles/cloudtrace.agent", "roles/monitoring.viewer")}
+    | {WORKER: ("roles/datastore.user",)}
+)
 
 
 @dataclass(frozen=True)

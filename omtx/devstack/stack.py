@@ -22,7 +22,9 @@ from omtx.devstack import processes as proc
 from omtx.devstack import snapshots
 from omtx.devstack.chaos import STATS_PATH, ChaosConfig
 from omtx.devstack.provision import provision
+from omtx.domain import utcnow
 from omtx.gcp.clients import reset_clients
+from omtx.gcp.firestore import message_loss
 from omtx.settings import SERVICES, Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -249,6 +251,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.gcs_root.mkdir(parents=True, exist_ok=True)
         running = {name: known[name] for name in healthy}
+        messaging_since = utcnow()  # a Pub/Sub emulator started now holds no earlier message
         try:
             for name in missing:
                 if name == "gcs":  # fake-gcs-server publishes bucket notifications: Pub/Sub first
@@ -259,6 +262,9 @@ class Stack:
             self._use_emulators()
             # Idempotent; a restarted Pub/Sub emulator has lost its topics and subscriptions.
             provision(self.settings, self.push_port)
+            if "pubsub" in missing:
+                # ... and every message in flight: the reconciler re-publishes now, not after a grace.
+                message_loss.mark_messages_lost(messaging_since)
         except BaseException:
             for name in missing:
                 if name in running:
@@ -341,12 +347,15 @@ class Stack:
         proc.stop_group(old.pid)
         if spec.port is not None:
             proc.wait_port_free(self.settings.host, spec.port)
+        messaging_since = utcnow()
         running = [proc.start(spec, self.log_dir, REPO_ROOT) if r.name == name else r for r in self.running()]
         proc.save_state(self.state_file, running)
         self._wait_healthy([spec], running, started_at + timeout_s)
         if name in EMULATORS:  # a restarted emulator starts empty of topics, triggers or buckets
             self._use_emulators()
             provision(self.settings, self.push_port)
+            if name == "pubsub":
+                message_loss.mark_messages_lost(messaging_since)
         return time.monotonic() - started_at
 
     def kill_workers(self, name: str) -> list[int]:

@@ -10,6 +10,11 @@ from omtx.worker import WorkOrder
 class Executor(Protocol):
     name: str
 
+    def start_lease_s(self, deadline_s: float) -> float:
+        """The lease a call gets at dispatch, before anything renews it: how long the executor
+        may hold a call without a word before the reconciler takes its jobs back."""
+        ...
+
     def start(self, order: WorkOrder) -> str:
         """Start the work without waiting for it; returns the executor's id for the call
         (the order's own call_id where the executor has no naming of its own)."""

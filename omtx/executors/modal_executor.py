@@ -27,6 +27,12 @@ class ModalExecutor:
             return getattr(modal.Cls.from_name(self._app_name, cls_name)(), method)
         return modal.Function.from_name(self._app_name, target)
 
+    def start_lease_s(self, deadline_s: float) -> float:
+        # Modal queues and cold-starts a call (a GPU image may take many minutes) and nothing of
+        # ours runs meanwhile to renew it: until its worker's first heartbeat, only the deadline
+        # bounds it.
+        return deadline_s
+
     def start(self, order: WorkOrder) -> str:
         target = get_model(order.model).modal_target
         try:

@@ -1,5 +1,5 @@
 """One client of each kind per process, created on first use (never at import time). Each
-library is imported inside its factory: the Modal worker image carries only Storage and Pub/Sub."""
+library is imported inside its factory: a process loads only the libraries it uses."""
 
 from __future__ import annotations
 

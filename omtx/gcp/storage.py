@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,19 @@ def put_file(bucket: str, name: str, path: Path, content_type: str) -> str:
 def get_bytes(uri: str) -> bytes:
     bucket, name = split_uri(uri)
     data: bytes = storage_client().bucket(bucket).blob(name).download_as_bytes()
+    return data
+
+
+def get_bytes_if_written_since(uri: str, since: datetime) -> bytes | None:
+    """The object's bytes if it exists and was last written at or after `since`, else None."""
+    bucket, name = split_uri(uri)
+    blob = storage_client().bucket(bucket).get_blob(name)
+    if blob is None or blob.updated is None or blob.updated < since:
+        return None
+    try:
+        data: bytes = blob.download_as_bytes(if_generation_match=blob.generation)
+    except (gexc.NotFound, gexc.PreconditionFailed):
+        return None  # replaced or deleted since it was looked at: the next look decides
     return data
 
 

@@ -243,9 +243,11 @@ def best_poses(spool: Spool) -> list[tuple[str, str, str]]:
     return poses
 
 
-def announce_done(batch: Batch, status: BatchStatus, counts: Counts, results: dict[str, str]) -> BatchDone:
+def announce_done(
+    batch: Batch, status: BatchStatus, counts: Counts, results: dict[str, str], cancelled: int = 0
+) -> BatchDone:
     """`batch-done` for downstream systems and the completion webhook; whoever finalises (the
-    aggregator, or a cancel) calls this once, under the finalisation claim."""
+    aggregator, or a cancel, with the jobs it cancelled) calls this once, under the claim."""
     event = BatchDone(
         batch_id=batch.batch_id,
         event_id=BatchDone.stable_id(batch.batch_id, batch.revision),
@@ -256,6 +258,7 @@ def announce_done(batch: Batch, status: BatchStatus, counts: Counts, results: di
         total=counts.total,
         succeeded=counts.succeeded,
         failed=counts.failed,
+        cancelled=cancelled,
         results=results,
         finished_at=utcnow(),
         campaign_id=batch.campaign.campaign_id if batch.campaign else None,

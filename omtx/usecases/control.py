@@ -109,7 +109,7 @@ def _cancel_claimed(batch: Batch, token: str) -> CancelOutcome:
     status = BatchStatus.CANCELLED if unfinished else final_status(counts)
     results = write_results(batch, counts, status)
     finalization.finalize_batch(batch.batch_id, status, counts, results, cancelled=unfinished)
-    announce_done(batch, status, counts, results)
+    announce_done(batch, status, counts, results, cancelled=unfinished)
     finalization.finish_finalization(batch.batch_id, token)
     return CancelOutcome(
         batch_id=batch.batch_id,

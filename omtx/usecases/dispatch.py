@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from google.api_core import exceptions as gexc
 from pydantic import BaseModel
 
 from omtx import metrics
@@ -47,7 +48,8 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     spec = get_model(batch.model)
     check_capacity(spec)
     deadline_s = spec.job_deadline_s or settings.job_deadline_s
-    jobs = claims.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s)
+    lease_s = executor.start_lease_s(deadline_s)
+    jobs = claims.claim_jobs(event.batch_id, event.job_ids, executor.name, call_id, deadline_s, lease_s=lease_s)
     if not jobs:
         return DispatchOutcome(claimed=0)
     if batch.status == BatchStatus.QUEUED:
@@ -58,7 +60,26 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
     jobs = [j for j in jobs if j.job_id not in cached]
     if not jobs:
         return DispatchOutcome(claimed=len(cached), cached=len(cached))
-    order = WorkOrder(
+    order = work_order(batch, jobs, executor.name, call_id)
+    job_ids = [j.job_id for j in jobs]
+    try:
+        executor_call_id = executor.start(order)
+    except Exception:
+        # Hand the jobs back so the redelivery of this message can claim and start them.
+        claims.release_jobs(jobs)
+        raise
+    if executor_call_id != call_id:
+        claims.record_executor_call(event.batch_id, call_id, executor_call_id)
+    pubsub.publish(
+        settings.topic_dispatched,
+        [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
+    )
+    return DispatchOutcome(claimed=len(jobs) + len(cached), cached=len(cached), call_id=call_id)
+
+
+def work_order(batch: Batch, jobs: list[Job], executor: str, call_id: str) -> WorkOrder:
+    """The order one executor call runs: these claimed jobs, with the claim tokens to echo."""
+    return WorkOrder(
         batch_id=batch.batch_id,
         tenant=batch.tenant,
         model=batch.model,
@@ -76,23 +97,9 @@ def dispatch_chunk(event: JobsSubmitted) -> DispatchOutcome:
             )
             for j in jobs
         ],
-        executor=executor.name,
+        executor=executor,
         call_id=call_id,
     )
-    job_ids = [j.job_id for j in jobs]
-    try:
-        executor_call_id = executor.start(order)
-    except Exception:
-        # Hand the jobs back so the redelivery of this message can claim and start them.
-        claims.release_jobs(jobs)
-        raise
-    if executor_call_id != call_id:
-        claims.record_executor_call(event.batch_id, call_id, executor_call_id, job_ids)
-    pubsub.publish(
-        settings.topic_dispatched,
-        [JobsDispatched(batch_id=event.batch_id, job_ids=job_ids, executor=executor.name, call_id=call_id)],
-    )
-    return DispatchOutcome(claimed=len(jobs) + len(cached), cached=len(cached), call_id=call_id)
 
 
 class AtCapacity(TransientError):
@@ -117,7 +124,11 @@ def answer_from_cache(batch: Batch, jobs: list[Job]) -> set[str]:
     succeeded result are reported done with that result, through `job-done` like any worker
     report, so complete counts them exactly once. Returns their ids."""
     hits = job_store.cached_results([j.input_hash for j in jobs])
-    reports = [cached_report(job, source) for job in jobs if (source := hits.get(job.input_hash)) is not None]
+    reports = [
+        report
+        for job in jobs
+        if (source := hits.get(job.input_hash)) is not None and (report := cached_report(job, source)) is not None
+    ]
     if reports:
         pubsub.publish(
             get_settings().topic_job_done,
@@ -129,34 +140,44 @@ def answer_from_cache(batch: Batch, jobs: list[Job]) -> set[str]:
 OTHER_TENANT = "(another tenant)"
 
 
-def cached_report(job: Job, source: Job) -> JobDone:
-    """The job's own results.json (its ids, the source's metrics and raw output, `cached_from`).
-    Within a tenant the other files are linked, not copied (one small write per hit). Across
-    tenants they are copied into this job's folder and the source is not named: reuse must not
-    tell one tenant what another screened."""
+def _own_copy(uri: str, bucket: str, name: str, ids: dict[str, Any]) -> str:
+    """A cache hit's copy of one of its source's files; metadata.json says whose it now is."""
+    if name.endswith("/metadata.json"):
+        metadata = json.loads(storage.get_bytes(uri)) | ids
+        return storage.put_bytes(bucket, name, json.dumps(metadata).encode(), "application/json")
+    return storage.copy(uri, bucket, name)
+
+
+def cached_report(job: Job, source: Job) -> JobDone | None:
+    """The job's own results.json (its ids, the source's metrics and raw output, `cached_from`)
+    and its own copy of every other file: server-side copies, no bytes through dispatch. Never
+    links into the source's folder, so deleting the source batch leaves this one whole (a link
+    would answer 404 after that delete; reference counts would make every delete a query of who
+    still links, and copying on delete would rewrite other batches' documents and result files).
+    metadata.json is rewritten for this job. Across tenants the source is not named: reuse must
+    not tell one tenant what another screened. None: the source's files are gone (its batch was
+    deleted since it was found), so the job runs."""
     same_tenant = bool(source.tenant) and source.tenant == job.tenant
     cached_from = f"{source.batch_id}/{source.job_id}" if same_tenant else OTHER_TENANT
     bucket = get_settings().results_bucket
     prefix = job_prefix(job.batch_id, job.job_id)
-    result: dict[str, Any] = json.loads(storage.get_bytes(source.result_uri)) if source.result_uri else {}
-    files = {
-        name: uri if same_tenant else storage.copy(uri, bucket, f"{prefix}/{name}")
-        for name, uri in source.files.items()
-        if name != "results.json"
-    } | {"results.json": storage.gcs_uri(bucket, f"{prefix}/results.json")}
-    result |= {
-        "batch_id": job.batch_id,
+    ligand = {
         "job_id": job.job_id,
-        "ligand": {
-            "job_id": job.job_id,
-            "index": job.index,
-            "name": job.ligand_name,
-            "canonical_smiles": job.canonical_smiles,
-        },
-        "files": files,
-        "duration_s": 0.0,
-        "cached_from": cached_from,
+        "index": job.index,
+        "name": job.ligand_name,
+        "canonical_smiles": job.canonical_smiles,
     }
+    ids = {"batch_id": job.batch_id, "job_id": job.job_id, "ligand": ligand, "cached_from": cached_from}
+    try:
+        result: dict[str, Any] = json.loads(storage.get_bytes(source.result_uri)) if source.result_uri else {}
+        files = {
+            name: _own_copy(uri, bucket, f"{prefix}/{name}", ids)
+            for name, uri in source.files.items()
+            if name != "results.json"
+        } | {"results.json": storage.gcs_uri(bucket, f"{prefix}/results.json")}
+    except gexc.NotFound:
+        return None
+    result |= ids | {"files": files, "duration_s": 0.0}
     bucket, name = storage.split_uri(files["results.json"])
     storage.put_bytes(bucket, name, json.dumps(result).encode(), "application/json")
     return JobDone(

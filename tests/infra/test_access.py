@@ -74,7 +74,12 @@ def test_each_identity_holds_exactly_the_roles_its_code_uses(deployed: Deployed)
             ("topic", "batch-done", PUBLISHER),
             ("topic", "webhooks", PUBLISHER),
         },
-        sa("worker"): {("bucket", RESULTS, OBJECT_USER), ("topic", "job-done", PUBLISHER)},
+        # Datastore: the worker renews its call's lease (and learns of a cancel) in Firestore.
+        sa("worker"): {
+            ("project", PROJECT, DATASTORE),
+            ("bucket", RESULTS, OBJECT_USER),
+            ("topic", "job-done", PUBLISHER),
+        },
         sa("pubsub-push"): {("run", SUBMIT, INVOKER), ("run", DISPATCH, INVOKER), ("run", COMPLETE, INVOKER)},
         sa("eventarc"): {("project", PROJECT, "roles/eventarc.eventReceiver"), ("run", AGGREGATE, INVOKER)},
         sa("scheduler"): {("run", SUBMIT, INVOKER)},

@@ -36,6 +36,9 @@ def test_the_store_queries_have_their_composite_indexes(deployed: Deployed) -> N
         ("jobs", "COLLECTION_GROUP", (("status", A), ("deadline", A))),
         ("jobs", "COLLECTION_GROUP", (("status", A), ("queued_at", A))),
         ("claims", "COLLECTION_GROUP", (("state", A), ("lease_until", A))),
+        # lapsed_calls / reporting_calls: executor calls whose lease lapsed, or with reports to check
+        ("calls", "COLLECTION_GROUP", (("open", A), ("lease_until", A))),
+        ("calls", "COLLECTION_GROUP", (("open", A), ("first_report_at", A))),
         # cached_results: the result cache looks up succeeded jobs by input hash in every batch
         ("jobs", "COLLECTION_GROUP", (("input_hash", A), ("status", A))),
         # jobs_in_flight: dispatch's per-model capacity check

@@ -22,7 +22,7 @@ def test_a_model_at_its_limit_holds_the_next_chunk_back(settings, monkeypatch):
     base = capacity.jobs_in_flight("rdkit_props")
     # As if a worker call were running busy's chunk (claimed, nothing started; the reconciler
     # requeues them after the deadline and the stack finishes them).
-    claims.claim_jobs(busy.batch_id, [j.job_id for j in busy_jobs], "local", "held-call", 5)
+    claims.claim_jobs(busy.batch_id, [j.job_id for j in busy_jobs], "local", "held-call", 5, lease_s=5)
     assert capacity.jobs_in_flight("rdkit_props") == base + 8
 
     monkeypatch.setenv("OMTX_MAX_CALLS_IN_FLIGHT", f'{{"rdkit_props": {base // 8 + 1}}}')

@@ -49,7 +49,7 @@ def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
         completion.complete_job(JobDone(batch_id=b, job_id=job.job_id, status="succeeded", metrics={"qed": 0.5}))
     completion.complete_job(JobDone(batch_id=b, job_id=jobs[3].job_id, status="failed", error="model error"))
     # Three jobs in flight on a call that is still running, three never dispatched.
-    in_flight = claims.claim_jobs(b, [j.job_id for j in jobs[4:7]], "local", "local-elsewhere", 900)
+    in_flight = claims.claim_jobs(b, [j.job_id for j in jobs[4:7]], "local", "local-elsewhere", 900, lease_s=900)
     assert len(in_flight) == 3
 
     response = api(settings, "POST", f"/v1/batches/{b}/cancel")
@@ -83,7 +83,7 @@ def test_cancel_keeps_what_finished_and_ends_the_rest(settings, subscribe):
     again = api(settings, "POST", f"/v1/batches/{b}/cancel")
     assert again.status_code == 200 and again.json()["repeated"] is True
     events = batch_done_of(batch_done, b)
-    assert [(e["status"], e["succeeded"], e["failed"]) for e in events] == [("cancelled", 3, 1)]
+    assert [(e["status"], e["succeeded"], e["failed"], e["cancelled"]) for e in events] == [("cancelled", 3, 1, 6)]
 
 
 def test_cancelling_a_batch_mid_flight_leaves_exact_counts_and_nothing_unfinished(settings, subscribe):
@@ -104,7 +104,12 @@ def test_cancelling_a_batch_mid_flight_leaves_exact_counts_and_nothing_unfinishe
     assert (counts.succeeded, counts.failed) == (view["succeeded"], view["failed"])
     finished = [s for s in statuses(b) if s in (JobStatus.SUCCEEDED, JobStatus.FAILED)]
     assert len(finished) == counts.done
-    assert len(batch_done_of(batch_done, b)) == 1
+    [event] = batch_done_of(batch_done, b)
+    assert (event["succeeded"], event["failed"], event["cancelled"]) == (
+        view["succeeded"],
+        view["failed"],
+        view["cancelled"],
+    )
 
 
 def test_cancel_refusals(settings):

@@ -5,8 +5,10 @@ Every run must end with the batch final, the counters exact and equal to the job
 job terminal with a result or a reason, one finalisation and one `batch-done`. The figures (what
 was injected, how long recovery took) are printed at the end of the module.
 
-Short deadlines make recovery fast: a lost job is re-dispatched JOB_DEADLINE_S after its claim,
-the reconciler runs every RECONCILE_S, and a dead finaliser's lease lasts FINALIZE_LEASE_S."""
+Lost work is found by the default call lease (OMTX_LEASE_S, 30 s; no shortened job deadline): a
+call whose worker died stops renewing it, and once it lapsed the reconciler records the jobs whose
+results.json the worker stored and re-dispatches the others. The reconciler runs every
+RECONCILE_S here, and a dead finaliser's lease lasts FINALIZE_LEASE_S."""
 
 from __future__ import annotations
 
@@ -38,14 +40,12 @@ from tests.integration.helpers import CDK2_FRAGMENT, batch_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
-JOB_DEADLINE_S = 12
 RECONCILE_S = 2
 FINALIZE_LEASE_S = 5
 OUTAGE_S = 2.0  # how long a killed service stays down before it is restarted
 CHAOS = ChaosConfig(duplicate=0.1, delay=0.2, max_delay_s=1.0, seed=2026)
 ENV = {
     "OMTX_BASE_PORT": str(TEST_BASE_PORT + 1000),
-    "OMTX_JOB_DEADLINE_S": str(JOB_DEADLINE_S),
     "OMTX_JOB_MAX_ATTEMPTS": "8",
     "OMTX_RECONCILE_INTERVAL_S": str(RECONCILE_S),
     "OMTX_QUEUED_GRACE_S": "10",

@@ -132,9 +132,9 @@ def test_poison_messages_are_acknowledged_and_recorded(settings, subscribe):
 def test_claim_token_reports_count_once_and_late_attempts_still_count_once(settings, subscribe):
     batch_done = subscribe(settings.topic_batch_done)
     batch, jobs = seed_batch(10, shards=2)
-    claimed = claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", 60)
+    claimed = claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-1", 60, lease_s=60)
     assert len(claimed) == 10 and all(j.claim_token for j in claimed)
-    assert claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", 60) == []
+    assert claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "call-2", 60, lease_s=60) == []
 
     def report(job, token):
         return JobDone(

@@ -1,5 +1,6 @@
-"""No batch is ever stuck: the reconciler re-dispatches jobs whose deadline passed, fails them
-after the last attempt with the reason, and finishes batches whose finalisation was lost."""
+"""No batch is ever stuck: the reconciler re-dispatches the jobs of calls whose lease lapsed and
+jobs whose deadline passed, fails them after the last attempt with the reason, and finishes
+batches whose finalisation was lost. (Recording from what a worker left behind: test_recovery.py.)"""
 
 import pytest
 
@@ -8,6 +9,7 @@ from omtx.events import JobDone
 from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import claims, completion, finalization
 from omtx.gcp.firestore import jobs as job_store
+from omtx.gcp.firestore.common import call_ref
 from omtx.usecases.reconcile import reconcile_once
 from tests.integration.conftest import wait_for
 from tests.integration.helpers import seed_batch
@@ -20,16 +22,29 @@ def final(batch_id):
     return batch if batch and batch.status.is_final else None
 
 
-def test_lost_calls_are_redispatched_and_the_batch_finishes(settings):
+def test_the_jobs_of_a_call_whose_lease_lapsed_run_again_long_before_their_deadline(settings):
     batch, jobs = seed_batch(4)
-    # Claimed by an executor call that never reports (a crashed worker), deadline already passed.
-    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "lost-call", -1)
+    # Claimed by an executor call that never renews its lease (a crashed worker); the jobs'
+    # deadline is 15 minutes away.
+    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "lost-call", 900, lease_s=-1)
     report = reconcile_once()
-    assert report.redispatched >= 4
+    assert report.calls_settled >= 1 and report.redispatched >= 4 and report.overdue == 0
     done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
     assert done.status == BatchStatus.COMPLETED
     stored = list(job_store.iter_jobs(batch.batch_id))
     assert all(j.attempts == 2 and j.status == JobStatus.SUCCEEDED for j in stored)
+    call = call_ref(batch.batch_id, "lost-call").get()
+    assert call.get("open") is False  # settled once, out of the reconciler's queries
+
+
+def test_jobs_past_their_deadline_run_again_even_while_their_lease_is_renewed(settings):
+    batch, jobs = seed_batch(3)
+    # A worker that renews its lease but never finishes (a hung model): the deadline bounds it.
+    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs], "local", "hung-call", -1, lease_s=900)
+    assert reconcile_once().overdue >= 3
+    done = wait_for(lambda: final(batch.batch_id), timeout_s=60)
+    assert done.status == BatchStatus.COMPLETED
+    assert all(j.attempts == 2 for j in job_store.iter_jobs(batch.batch_id))
 
 
 def test_jobs_fail_with_the_reason_after_the_last_attempt(settings, monkeypatch):
@@ -38,7 +53,7 @@ def test_jobs_fail_with_the_reason_after_the_last_attempt(settings, monkeypatch)
 
     get_settings.cache_clear()
     batch, jobs = seed_batch(3)
-    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs[:2]], "local", "lost-call", -1)
+    claims.claim_jobs(batch.batch_id, [j.job_id for j in jobs[:2]], "local", "lost-call", -1, lease_s=-1)
     completion.complete_job(JobDone(batch_id=batch.batch_id, job_id=jobs[2].job_id, status="succeeded"))
     report = reconcile_once()
     assert report.failed >= 2

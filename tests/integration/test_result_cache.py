@@ -1,5 +1,6 @@
 """The result cache: a job whose model version, parameters, protein and molecule already have a
-succeeded result is completed from it, across batches, without a model run."""
+succeeded result is completed from it, across batches, without a model run, with its own copy of
+the files (deleting the source batch must not break it)."""
 
 import json
 
@@ -37,7 +38,16 @@ def test_a_repeated_prediction_is_answered_from_the_cache(settings):
     second = run_batch(settings, ["COC(=O)CCCCCCCC", "CCCCCCCCCCC(=O)OC"])
     hit, miss = second
     assert hit.cached_from == f"{first[0].batch_id}/{first[0].job_id}"
-    assert hit.metrics == first[0].metrics and hit.files["structure.sdf"] == first[0].files["structure.sdf"]
+    assert hit.metrics == first[0].metrics
+    # its own copy of every file, nothing pointing into the source's folder
+    assert all(f"/batches/{hit.batch_id}/jobs/{hit.job_id}/" in uri for uri in hit.files.values())
+    assert storage.get_bytes(hit.files["structure.sdf"]) == storage.get_bytes(first[0].files["structure.sdf"])
+    metadata = json.loads(storage.get_bytes(hit.files["metadata.json"]))
+    assert (metadata["batch_id"], metadata["job_id"], metadata["cached_from"]) == (
+        hit.batch_id,
+        hit.job_id,
+        hit.cached_from,
+    )
     # the hit has its own results.json, naming it and where its result came from
     result = json.loads(storage.get_bytes(hit.result_uri))
     assert (result["batch_id"], result["job_id"], result["cached_from"]) == (hit.batch_id, hit.job_id, hit.cached_from)
@@ -68,3 +78,29 @@ def test_another_tenants_result_is_reused_without_naming_it(settings):
     assert all(f"/batches/{batch_id}/jobs/{hit.job_id}/" in uri for uri in hit.files.values())
     assert storage.get_bytes(hit.files["structure.sdf"]) == storage.get_bytes(source.files["structure.sdf"])
     assert source.batch_id not in storage.get_bytes(hit.result_uri).decode()
+
+
+def test_deleting_the_source_batch_leaves_the_cached_batch_whole(settings):
+    [source] = run_batch(settings, ["CCCCCCCCCCCCC(=O)OC", "CCCCCCCCCCCCCC(=O)OC"])[:1]
+    second = run_batch(settings, ["CCCCCCCCCCCCC(=O)OC"])
+    [hit] = second
+    assert hit.cached_from == f"{source.batch_id}/{source.job_id}"
+    api = settings.api_base_url
+    base = f"{api}/v1/batches/{hit.batch_id}"
+    served = {name: requests.get(f"{base}/jobs/{hit.job_id}/files/{name}", timeout=30) for name in hit.files}
+    assert {name: r.status_code for name, r in served.items()} == dict.fromkeys(hit.files, 200)
+    exports = requests.get(base, timeout=30).json()["links"]
+
+    assert requests.delete(f"{api}/v1/batches/{source.batch_id}", timeout=60).status_code == 204
+    assert requests.get(f"{api}/v1/batches/{source.batch_id}", timeout=30).status_code == 404
+    # every file of the cached job, and every export of its batch, still answers the same
+    for name, before in served.items():
+        after = requests.get(f"{base}/jobs/{hit.job_id}/files/{name}", timeout=30)
+        assert (after.status_code, after.content) == (200, before.content), name
+    for name, link in exports.items():
+        if name not in ("self", "results"):
+            assert requests.get(f"{api}{link}", timeout=30).status_code == 200, name
+    # and a new batch with the same molecule is still answered from the cache: from the copy
+    [again] = run_batch(settings, ["CCCCCCCCCCCCC(=O)OC"])
+    assert again.cached_from == f"{hit.batch_id}/{hit.job_id}"
+    assert storage.get_bytes(again.files["structure.sdf"]) == served["structure.sdf"].content

@@ -1,11 +1,12 @@
 """Dispatch claims on jobs, their deadlines, and the calls that run them: the queued ⇄ dispatched
-edge of a job, and batches/{batch}/calls/{call}.
+edge of a job, and the creation of batches/{batch}/calls/{call} with its first lease (leases.py).
 
 Only a claim moves a job from queued to dispatched, and each claim is an update conditional on
 the snapshot it was decided on, so of two dispatchers (or a redelivered `submitted`) one wins.
 The update time the claim left becomes the job's claim token: the worker echoes it, completion
 writes the outcome under it, and moving a dispatched job back to queued (a call that did not
-start, a deadline that passed) is conditional on it too, so a report that lands meanwhile wins.
+start, a lease that lapsed, a deadline that passed) is conditional on it too, so a report that
+lands meanwhile wins.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from omtx import metrics
 from omtx.domain import Job, JobStatus, utcnow
 from omtx.gcp.clients import firestore_client
 from omtx.gcp.firestore.common import (
-    batch_ref,
+    call_ref,
     commit,
     fields_of,
     job_ref,
@@ -31,14 +32,18 @@ from omtx.gcp.firestore.common import (
     unchanged_since,
     update_if_unchanged,
 )
+from omtx.gcp.firestore.leases import new_call
 
 log = logging.getLogger(__name__)
 
 
-def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, call_id: str, deadline_s: float) -> list[Job]:
-    """Move queued jobs to dispatched, recording executor, call id, attempt and deadline. A job
-    already claimed (a redelivery, a racing dispatcher) is skipped: each update carries the
-    update-time precondition of the snapshot it was decided on, so one claimant wins."""
+def claim_jobs(
+    batch_id: str, job_ids: Sequence[str], executor: str, call_id: str, deadline_s: float, *, lease_s: float
+) -> list[Job]:
+    """Move queued jobs to dispatched, recording executor, call id, attempt and deadline, and
+    create the call's document with a lease of `lease_s`. A job already claimed (a redelivery, a
+    racing dispatcher) is skipped: each update carries the update-time precondition of the
+    snapshot it was decided on, so one claimant wins."""
     client = firestore_client()
     now = utcnow()
     candidates: list[tuple[firestore.DocumentSnapshot, Job, dict[str, Any]]] = []
@@ -64,12 +69,16 @@ def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, call_id: st
         return []
     # Common case: one atomic commit for the chunk. If any precondition fails (someone else
     # claimed one of them), nothing was written and each job is claimed on its own.
+    # The call's document goes in the same commit: no claimed job is ever without a lease.
     batch = client.batch()
     for snap, _, changes in candidates:
         batch.update(snap.reference, changes, option=unchanged_since(snap.update_time))
+    batch.set(
+        call_ref(batch_id, call_id), new_call(batch_id, [job.job_id for _, job, _ in candidates], executor, lease_s)
+    )
     won: list[tuple[Job, dict[str, Any], str]] = []
     try:
-        results = commit(batch, len(candidates))
+        results = commit(batch, len(candidates) + 1)[: len(candidates)]  # the call's document last
         won = [
             (job, changes, token_of(r.update_time)) for (_, job, changes), r in zip(candidates, results, strict=True)
         ]
@@ -78,6 +87,10 @@ def claim_jobs(batch_id: str, job_ids: Sequence[str], executor: str, call_id: st
             result = update_if_unchanged(snap.reference, changes, snap.update_time)
             if result is not None:
                 won.append((job, changes, token_of(result.update_time)))
+        if won:
+            # Until this write lands only the jobs' deadline covers them (a crash in between).
+            call_ref(batch_id, call_id).set(new_call(batch_id, [job.job_id for job, _, _ in won], executor, lease_s))
+            metrics.count("firestore.writes")
     return [
         job.model_copy(update=changes | {"status": JobStatus.DISPATCHED, "claim_token": token})
         for job, changes, token in won
@@ -93,21 +106,18 @@ def release_jobs(jobs: Sequence[Job]) -> None:
             update_if_unchanged(job_ref(job.batch_id, job.job_id), changes, job.claim_token)
 
 
-def _call_ref(batch_id: str, call_id: str) -> firestore.DocumentReference:
-    return batch_ref(batch_id).collection("calls").document(call_id)
-
-
-def record_executor_call(batch_id: str, call_id: str, executor_call_id: str, job_ids: Sequence[str]) -> None:
-    """Where the executor names a call its own way (Modal's fc-… ids), keep the mapping once per
-    chunk instead of rewriting every job: cancel and the reconciler look it up here."""
-    _call_ref(batch_id, call_id).set({"executor_call_id": executor_call_id, "job_ids": list(job_ids), "at": utcnow()})
+def record_executor_call(batch_id: str, call_id: str, executor_call_id: str) -> None:
+    """Where the executor names a call its own way (Modal's fc-… ids), keep the mapping on the
+    call's document instead of rewriting every job: cancel looks it up here."""
+    call_ref(batch_id, call_id).update({"executor_call_id": executor_call_id})
     metrics.count("firestore.writes")
 
 
 def executor_call_ids(batch_id: str, call_ids: Sequence[str]) -> dict[str, str]:
     """Our call id → the executor's (Modal's fc-…) where dispatch recorded one."""
-    refs = [_call_ref(batch_id, c) for c in call_ids]
-    found = {snap.id: str(snap.get("executor_call_id")) for snap in firestore_client().get_all(refs) if snap.exists}
+    refs = [call_ref(batch_id, c) for c in call_ids]
+    snaps = firestore_client().get_all(refs, field_paths=["executor_call_id"])
+    found = {snap.id: str(named) for snap in snaps if (named := (snap._data or {}).get("executor_call_id"))}
     metrics.count("firestore.reads", len(refs))
     return found
 

@@ -58,6 +58,11 @@ def shard_ref(batch_id: str, shard: int) -> firestore.DocumentReference:
     return batch_ref(batch_id).collection("shards").document(f"{shard:04d}")
 
 
+def call_ref(batch_id: str, call_id: str) -> firestore.DocumentReference:
+    """One executor call (a chunk's worker call): its jobs and its lease (leases.py)."""
+    return batch_ref(batch_id).collection("calls").document(call_id)
+
+
 def claim_ref(batch_id: str) -> firestore.DocumentReference:
     """The batch's finalisation claim: taken by the aggregator and by cancel, deleted by a retry."""
     return batch_ref(batch_id).collection("claims").document("finalize")

@@ -59,7 +59,13 @@ def complete_jobs(events: Sequence[JobDone]) -> Completed:
     atomically with one Increment per counter shard. The first report changes the update time,
     so a redelivery fails its precondition and counts nothing. If any job of the group was
     already recorded, the commit fails as a whole and the jobs are recorded one by one. Jobs
-    without a token go through a transaction that reads only their own (cold) document."""
+    without a token go through a transaction that reads only their own (cold) document. A job
+    twice in one group counts once: two updates under one precondition in one commit would both
+    apply."""
+    first: dict[str, JobDone] = {}
+    for event in events:
+        first.setdefault(event.job_id, event)
+    events = list(first.values())
     tokened = [e for e in events if e.claim_token is not None and e.shard is not None]
     done = Completed()
     try:
