@@ -13,7 +13,15 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, msa_sequence, use_gcp_identity
+from modal_gpu.common import (
+    CORE_PACKAGES,
+    MINUTES,
+    POSE_CHECK_PACKAGES,
+    app,
+    gcp_secret,
+    msa_sequence,
+    use_gcp_identity,
+)
 from omtx.predictors import boltz2 as model
 from omtx.settings import get_settings
 
@@ -44,7 +52,7 @@ boltz2_image = (
         "boltz predict --help > /dev/null",
     )
     # The worker's side; rdkit because the model registry imports every model's parameters.
-    .uv_pip_install(*CORE_PACKAGES, "rdkit==2026.9.1", "pyyaml==6.0.3")
+    .uv_pip_install(*CORE_PACKAGES, *POSE_CHECK_PACKAGES, "rdkit==2026.9.1", "pyyaml==6.0.3")
     .env({"BOLTZ_CACHE": WEIGHTS_DIR})
     .add_local_python_source("omtx")
 )

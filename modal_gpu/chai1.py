@@ -21,7 +21,8 @@ chai1_weights = modal.Volume.from_name("omtx-chai1-weights", create_if_missing=T
 
 chai1_image = (
     modal.Image.debian_slim(python_version="3.11")
-    .uv_pip_install(*CHAI_PACKAGES, *CORE_PACKAGES)
+    # chai_lab brings gemmi itself (pinned to its own version): only PoseBusters is added
+    .uv_pip_install(*CHAI_PACKAGES, *CORE_PACKAGES, "posebusters==0.6.5")
     .env({"CHAI_DOWNLOADS_DIR": WEIGHTS_DIR})
     .add_local_python_source("omtx")
 )

@@ -27,6 +27,10 @@ CORE_PACKAGES = (
     "google-cloud-firestore==2.34.1",  # the worker's heartbeat (omtx/heartbeat.py)
 )
 
+# What every worker that returns a structure needs for its pose checks (omtx/poses): PoseBusters
+# (it brings pandas) and gemmi, which reads the structure.
+POSE_CHECK_PACKAGES = ("posebusters==0.6.5", "gemmi==0.7.5")
+
 # Keyless GCP access (infra/omtx_infra/federation.py): the `omtx-gcp` secret carries an
 # external-account credential configuration, whose subject token is this container's Modal OIDC
 # identity token, read from a file.

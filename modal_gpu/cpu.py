@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
+from modal_gpu.common import CORE_PACKAGES, MINUTES, POSE_CHECK_PACKAGES, app, gcp_secret, use_gcp_identity
 
 cpu_image = (
     modal.Image.debian_slim(python_version="3.11")
-    .uv_pip_install(*CORE_PACKAGES, "rdkit==2026.9.1", "vina==1.2.7", "meeko==0.8.0", "gemmi==0.7.5", "scipy==1.17.1")
+    .uv_pip_install(
+        *CORE_PACKAGES, *POSE_CHECK_PACKAGES, "rdkit==2026.9.1", "vina==1.2.7", "meeko==0.8.0", "scipy==1.17.1"
+    )
     .add_local_python_source("omtx")
 )
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import modal
 
-from modal_gpu.common import CORE_PACKAGES, MINUTES, app, gcp_secret, use_gcp_identity
+from modal_gpu.common import CORE_PACKAGES, MINUTES, POSE_CHECK_PACKAGES, app, gcp_secret, use_gcp_identity
 from omtx.predictors.rfantibody import GPU
 from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT, RFANTIBODY_REPO, WEIGHT_FILES, WEIGHTS_URL
 
@@ -40,7 +40,7 @@ rfantibody_image = (
         f"{RFANTIBODY_ROOT}/.venv/bin/rfdiffusion --help > /dev/null",
     )
     # The worker's own dependencies; rdkit because the model registry imports every model's parameters.
-    .uv_pip_install(*CORE_PACKAGES, "rdkit==2026.9.1")
+    .uv_pip_install(*CORE_PACKAGES, *POSE_CHECK_PACKAGES, "rdkit==2026.9.1")
     .env({"RFANTIBODY_ROOT": RFANTIBODY_ROOT, "RFANTIBODY_WEIGHTS": WEIGHTS_DIR})
     .add_local_python_source("omtx")
 )

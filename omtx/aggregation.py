@@ -9,7 +9,7 @@ import heapq
 import json
 import math
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from statistics import quantiles
 from typing import IO, Any
@@ -64,15 +64,20 @@ def job_row(job: Job, repro: dict[str, Any]) -> dict[str, Any]:
 class Spool:
     """Rows spooled to disk, with what the result files need collected on the way."""
 
-    def __init__(self, path: Path, primary_metric: str | None = None, higher_is_better: bool = True) -> None:
+    def __init__(
+        self, path: Path, primary_metric: str | None = None, higher_is_better: bool = True, keep: Sequence[str] = ()
+    ) -> None:
         self.path = path
         self.primary_metric = primary_metric
         self.higher_is_better = higher_is_better
+        # row fields the best ligands carry besides the fixed ones (pose checks, file-name parts)
+        self.keep = tuple(keep)
         self.metric_columns: list[str] = []
         self.count = 0
         self.status_counts: dict[str, int] = {}
         self._types: dict[str, set[type]] = {}
         self._values: dict[str, array[float]] = {}
+        self._flags: dict[str, list[int]] = {}  # boolean metric → [true, false] over succeeded jobs
         self._best: list[tuple[float, int, dict[str, Any]]] = []
         self._worst: list[tuple[float, int, dict[str, Any]]] = []
 
@@ -90,6 +95,8 @@ class Spool:
                         self._types[key].add(type(value))
                     if succeeded and key in self._types and _is_number(value):
                         self._values.setdefault(key, array("d")).append(float(value))
+                    elif succeeded and key in self._types and isinstance(value, bool):
+                        self._flags.setdefault(key, [0, 0])[0 if value else 1] += 1
                 if succeeded:
                     self._rank(row)
                 self.status_counts[job.status.value] = self.status_counts.get(job.status.value, 0) + 1
@@ -105,6 +112,7 @@ class Spool:
         score = float(value) if self.higher_is_better else -float(value)
         brief = {k: row[k] for k in ("index", "job_id", "ligand_name", "canonical_smiles", "result_uri")}
         brief[metric] = value
+        brief.update({key: row[key] for key in self.keep if key in row})
         brief["files"] = row.get("files") or {}
         entry = (score, -row["index"], brief)
         (heapq.heappush if len(self._best) < TOP_HITS else heapq.heappushpop)(self._best, entry)
@@ -128,6 +136,13 @@ class Spool:
 
     def values(self, metric: str) -> array[float]:
         return self._values.get(metric, array("d"))
+
+    def flag_counts(self) -> dict[str, dict[str, float]]:
+        """Per boolean metric, over the succeeded jobs that report it: how many are true."""
+        return {
+            key: {"n": true + false, "true": true, "fraction_true": round(true / (true + false), 4)}
+            for key, (true, false) in self._flags.items()
+        }
 
     def metric_stats(self) -> dict[str, dict[str, float]]:
         stats = {}

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omtx import __version__, fault_injection, logs, structures, tracing
+from omtx import __version__, depiction, fault_injection, logs, structures, tracing
 from omtx.domain import ProteinIn, utcnow
 from omtx.events import JobDone, JobsDone
 from omtx.predictors.base import ChunkPredictor, LigandTask, ModelSpec, Prediction, PredictionFailed, Predictor
@@ -305,6 +305,10 @@ def store_outputs(order: WorkOrder, spec: ModelSpec, params: BaseModel, outcome:
     if outcome.prediction is not None:
         for name, (content, media_type) in outcome.prediction.files.items():
             files[name] = storage.put_bytes(bucket, f"{prefix}/{name}", content, media_type)
+    if spec.depicts_ligand and (svg := depiction.drawing_or_none(task.canonical_smiles)) is not None:
+        files[depiction.FILE_NAME] = storage.put_bytes(
+            bucket, f"{prefix}/{depiction.FILE_NAME}", svg.encode(), depiction.MEDIA_TYPE
+        )
     model_log = outcome.prediction.log if outcome.prediction else ""
     # A design job's subject is its design run; it has no molecule to name.
     subject = (

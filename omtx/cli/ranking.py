@@ -13,7 +13,19 @@ from omtx.cli.client import ApiClient
 # Job fields the results API orders by besides the metrics (omtx/gcp/firestore/jobs.JOB_FIELDS)
 JOB_FIELDS = ("duration_s", "ligand_name", "index", "inchikey", "canonical_smiles")
 # Shown when present, after the primary metric: the columns a chemist reads first
-SHOWN = ("vina_score", "fits_box", "dock_seconds", "qed", "mw", "clogp", "tpsa", "hbd", "hba", "lipinski_pass")
+SHOWN = (
+    "vina_score",
+    "pb_valid",
+    "fits_box",
+    "dock_seconds",
+    "qed",
+    "mw",
+    "clogp",
+    "tpsa",
+    "hbd",
+    "hba",
+    "lipinski_pass",
+)
 
 
 class UnknownMetric(ValueError):

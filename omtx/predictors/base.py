@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -89,6 +90,15 @@ class Metric:
     description: str = ""
 
 
+# What every model with a predicted complex reports of its PoseBusters checks (omtx.poses)
+POSE_CHECK_METRICS = (
+    Metric("pb_valid", "", "the best pose passes every PoseBusters check"),
+    Metric("pb_failed", "", "the names of the checks the best pose fails"),
+    Metric("pb_valid_poses", "", "checked poses that pass every check"),
+    Metric("pb_poses_checked", "", "poses checked"),
+)
+POSE_CHECK_KINDS = {"pb_valid": "bool", "pb_valid_poses": "number", "pb_poses_checked": "number"}
+
 # The confidences both co-folding models (Boltz-2, Chai-1) report for their complex
 COFOLDING_CONFIDENCES = (
     Metric("ptm", "", "pTM, 0–1"),
@@ -96,6 +106,31 @@ COFOLDING_CONFIDENCES = (
     Metric("ligand_iptm", "", "ligand ipTM, 0–1"),
     Metric("complex_plddt", "", "complex pLDDT, 0–1"),
 )
+
+
+@dataclass(frozen=True)
+class StructureView:
+    """Which of a job's files is its predicted complex: the one the report shows and PoseBusters
+    checks (omtx.poses)."""
+
+    # A job file name; `{field}`s are filled from the job's metrics (RFantibody: "{best_tag}.pdb").
+    file: str
+    # complex: a protein and a small molecule (the file's hetero residues), the ligand drawn as
+    # sticks in the protein's cartoon; protein_complex: a designed binder (chains H and L) against
+    # its target, a cartoon per chain; molecule: a lone conformer, as sticks.
+    kind: Literal["complex", "protein_complex", "molecule"] = "complex"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The metrics the file name is made of."""
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.file) if name)
+
+    def file_for(self, metrics: Mapping[str, Any]) -> str | None:
+        """This job's file name; None when a metric it needs is missing (no best design)."""
+        values = {name: metrics.get(name) for name in self.fields}
+        if any(value is None for value in values.values()):
+            return None
+        return self.file.format_map(values)
 
 
 @dataclass(frozen=True)
@@ -135,3 +170,8 @@ class ModelSpec:
     designs: bool = False
     # The metrics it writes, primary first (units and meaning: docs/api.md "Units and meaning")
     metrics: tuple[Metric, ...] = ()
+    # The job file holding the predicted complex (None: the model predicts no structure)
+    structure: StructureView | None = None
+    # The worker stores each ligand's 2D drawing as the job file `ligand.svg` (omtx.depiction);
+    # off where a row's SMILES is not what the job is about
+    depicts_ligand: bool = True

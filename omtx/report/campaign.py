@@ -4,10 +4,9 @@ of the best hits' poses, inline like the batch report and under the same script 
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
-from omtx.report.html import REPORT_POLICY, VIEWER, _fmt
+from omtx.report.html import REPORT_POLICY, VIEWER_STYLE, Structure, _fmt, json_script, structure_views
 
 
 def render_campaign(
@@ -27,11 +26,11 @@ def render_campaign(
     )
     head = "".join(f"<th>{e(c)}</th>" for c in hit_columns)
     hit_rows = "".join("<tr>" + "".join(f"<td>{_fmt(h.get(c))}</td>" for c in hit_columns) + "</tr>" for h in hits)
-    views = "".join(
-        f'<figure><canvas width="360" height="300" data-structure="s{i}" data-format="{fmt}"></canvas>'
-        f"<figcaption>{e(title)}</figcaption></figure>"
-        f'<script type="text/plain" id="s{i}">{e(text)}</script>'
-        for i, (title, fmt, text) in enumerate(structures)
+    views, scripts = structure_views(
+        [
+            Structure(title, "sdf" if fmt == "sdf" else "cif", text, "molecule" if fmt == "sdf" else "complex")
+            for title, fmt, text in structures
+        ]
     )
     title = str(header.get("name") or "Campaign " + header["campaign_id"])
     return f"""<!doctype html>
@@ -42,7 +41,7 @@ def render_campaign(
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }} td, th {{ border: 1px solid #ddd; padding: 4px 8px; }}
 th {{ background: #f3f3f3; }} figure {{ display: inline-block; margin: 0 1rem 1rem 0; }}
-canvas {{ border: 1px solid #ccc; cursor: grab; }}
+{VIEWER_STYLE}
 </style></head><body>
 <h1>{e(title)}</h1>
 <p>Campaign <code>{e(header["campaign_id"])}</code> · status <b>{e(header["status"])}</b> · {e(header["reason"])}</p>
@@ -51,8 +50,8 @@ canvas {{ border: 1px solid #ccc; cursor: grab; }}
 <h2>Final hits</h2>
 <table><tr>{head}</tr>{hit_rows}</table>
 <h2>Best poses</h2><p>Drag to rotate, scroll to zoom.</p>{views or "<p>The last stage produced no structures.</p>"}
-<script type="application/json" id="header">{e(json.dumps(header, default=str))}</script>
-<script>{VIEWER}</script>
+<script type="application/json" id="header">{json_script(header)}</script>
+{scripts}
 </body></html>
 """
 

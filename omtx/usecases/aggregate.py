@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from omtx import logs, spreadsheet, tracing
-from omtx.aggregation import TOP_HITS, Spool
+from omtx.aggregation import Spool
 from omtx.domain import Batch, BatchStatus, Counts, utcnow
 from omtx.events import BatchDone
 from omtx.gcp import pubsub, storage
@@ -26,9 +26,9 @@ from omtx.gcp.firestore import jobs as job_store
 from omtx.gcp.storage import gcs_uri
 from omtx.predictors.registry import get_model
 from omtx.progress import crosses_milestone, reached
-from omtx.report.html import render
 from omtx.settings import get_settings
 from omtx.usecases.design_results import write_design_results
+from omtx.usecases.report import hit_fields, pose_summary, report_html
 from omtx.webhooks import deliver as webhooks
 
 log = logging.getLogger(__name__)
@@ -143,9 +143,6 @@ def final_status(counts: Counts) -> BatchStatus:
     return BatchStatus.COMPLETED_WITH_FAILURES
 
 
-POSES_IN_REPORT = 3
-
-
 def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str, str]:
     """Every result file of the batch; returns their URIs by name (the batch-done manifest)."""
     if batch.kind == "designs":
@@ -156,7 +153,7 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
     spec = get_model(batch.model)
     with tempfile.TemporaryDirectory(prefix="omtx-agg-") as tmp:
         work = Path(tmp)
-        spool = Spool(work / "rows.jsonl", spec.primary_metric, spec.higher_is_better)
+        spool = Spool(work / "rows.jsonl", spec.primary_metric, spec.higher_is_better, keep=hit_fields(spec))
         repro = {
             "model": batch.model,
             "model_version": batch.model_version,
@@ -198,18 +195,19 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
             local["job_index_json"].open("w") as index,
         ):
             spool.export(header, aggregated, table, index, local["parquet"])
-        stats = spool.metric_stats()
+        flags = spool.flag_counts()
+        pose_checks = pose_summary(flags)
         summary = header | {
             "status_counts": spool.status_counts,
-            "metrics": stats,
+            "metrics": spool.metric_stats(),
+            "flags": flags,
             "best": spool.best(),
             "worst": spool.worst(),
         }
+        if pose_checks is not None:
+            summary["pose_checks"] = pose_checks
         local["summary_json"].write_text(json.dumps(summary, default=str))
-        local["report_html"].write_text(
-            render(header, stats, spool.best(TOP_HITS), spool.values(spec.primary_metric), best_poses(spool)),
-            encoding="utf-8",
-        )
+        local["report_html"].write_text(report_html(header, spool, spec, pose_checks), encoding="utf-8")
         uris = {name: gcs_uri(bucket, f"{base}/{path}") for name, (path, _) in files.items()}
         metadata = header | {
             "input_uri": batch.input_uri,
@@ -226,21 +224,6 @@ def write_results(batch: Batch, counts: Counts, status: BatchStatus) -> dict[str
         for name, (path, content_type) in files.items():
             storage.put_file(bucket, f"{base}/{path}", local[name], content_type)
         return uris
-
-
-def best_poses(spool: Spool) -> list[tuple[str, str, str]]:
-    poses = []
-    for hit in spool.best(TOP_HITS):
-        uri = next((u for n, u in hit["files"].items() if n.startswith("structure.")), None)
-        if uri is None:
-            continue
-        fmt = "sdf" if uri.endswith(".sdf") else "cif"
-        metric = spool.primary_metric or ""
-        title = f"#{hit['index']} {hit['ligand_name']}: {metric} {hit.get(metric)}"
-        poses.append((title, fmt, storage.get_bytes(uri).decode(errors="replace")))
-        if len(poses) == POSES_IN_REPORT:
-            break
-    return poses
 
 
 def announce_done(

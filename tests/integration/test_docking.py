@@ -55,6 +55,25 @@ def test_docking_batch_runs_end_to_end(settings):
         complex_cif = storage.get_bytes(job.files["complex.cif"]).decode()
         chains = [c.name for c in gemmi.make_structure_from_block(gemmi.cif.read_string(complex_cif).sole_block())[0]]
         assert chains == ["A", "B", "L"]
+        # every pose checked with PoseBusters; the job says whether its best pose passed, and what failed
+        assert isinstance(job.metrics["pb_valid"], bool) and isinstance(job.metrics["pb_failed"], list)
+        assert job.metrics["pb_poses_checked"] == job.metrics["n_poses"]
+        assert job.metrics["pb_valid"] == (job.metrics["pb_failed"] == [])
+        # the ligand's 2D drawing, stored by the worker and served by the job files route
+        drawing = requests.get(
+            f"{settings.api_base_url}/v1/batches/{batch_id}/jobs/{job.job_id}/files/ligand.svg", timeout=10
+        )
+        assert drawing.status_code == 200 and drawing.headers["Content-Type"] == "image/svg+xml"
+        assert drawing.text.startswith("<svg") and "<script" not in drawing.text
+
+    summary = requests.get(f"{settings.api_base_url}/v1/batches/{batch_id}/exports/summary.json", timeout=10).json()
+    valid = sum(job.metrics["pb_valid"] for job in job_store.iter_jobs(batch_id))
+    assert summary["pose_checks"] == {"best_poses_checked": 2, "best_poses_valid": valid, "fraction_valid": valid / 2}
+    assert summary["flags"]["pb_valid"]["n"] == 2
+    report = requests.get(f"{settings.api_base_url}/v1/batches/{batch_id}/exports/report.html", timeout=10).text
+    assert report.count('class="viewer" data-structure=') == 2  # both complexes, in 3Dmol viewers
+    assert report.count('<td class=drawing><svg xmlns="http://www.w3.org/2000/svg"') == 2
+    assert "No structures were produced" not in report and "PoseBusters:" in report
 
 
 def test_a_structure_that_cannot_be_docked_into_is_refused_at_submit(settings):

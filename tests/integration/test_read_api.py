@@ -75,7 +75,7 @@ def test_one_job_its_files_and_the_exports(finished):
     parquet = pq.read_table(io.BytesIO(get(api, links["batch_results.parquet"]).content))
     assert parquet.num_rows == 12
     report = get(api, links["report.html"])
-    assert report.headers["Content-Type"].startswith("text/html") and b"<canvas" in report.content
+    assert report.headers["Content-Type"].startswith("text/html") and b"data-structure=" in report.content
     assert get(api, f"/v1/batches/{batch['batch_id']}/exports/nope.txt").status_code == 404
 
 

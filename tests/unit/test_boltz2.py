@@ -418,6 +418,11 @@ def test_predict_chunk_end_to_end():
 
     assert isinstance(result["j-ok"], Prediction) and isinstance(result["j-ok2"], Prediction)
     assert result["j-ok"].metrics["pic50"] != result["j-ok2"].metrics["pic50"]
+    # PoseBusters on the structure: the fixture's aspirin is intact but sits amid scattered atoms
+    ok = result["j-ok"]
+    assert ok.metrics["pb_valid"] is False and ok.metrics["pb_poses_checked"] == 1
+    assert ok.metrics["pb_failed"] == ["minimum_distance_to_protein", "volume_overlap_with_protein"]
+    assert ok.raw["posebusters"]["version"] == "0.6.5" and ok.raw["confidence"]
     assert str(result["j-excluded"]) == "Boltz-2 could not process the input: Molecule is excluded"
     assert "out of GPU memory in the affinity pass" in str(result["j-affoom"])
     assert str(result["j-bad"]) == "RDKit could not parse 'C1CC'"

@@ -236,6 +236,10 @@ def test_predict_chunk_end_to_end():
     assert isinstance(result["j-ok"], Prediction) and result["j-ok"].metrics["best_sample"] == 1
     assert "writing output to" in result["j-ok"].log
     assert isinstance(result["j-clash"], Prediction) and result["j-clash"].metrics["has_clashes"] is True
+    # PoseBusters on the best sample: Chai-1's clash flag and PoseBusters' clash check agree
+    for job in ("j-ok", "j-clash"):
+        metrics = result[job].metrics
+        assert metrics["pb_valid"] is False and "minimum_distance_to_protein" in metrics["pb_failed"]
     assert "ligand is missing" in str(result["j-dropped"])
     assert str(result["j-oom"]) == "Chai-1 ran out of GPU memory on this complex"
     assert not infer.runs[0].output_dir.parent.exists(), "a ligand's run folder goes once it is parsed"

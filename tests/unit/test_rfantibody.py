@@ -374,6 +374,9 @@ def test_a_design_job_runs_three_steps_and_records_the_filters():
     assert m["best_target_aligned_antibody_rmsd"] == 0.93
     assert m["best_heavy_sequence"] == "QVWTFESGGRYDLAS" and m["best_light_sequence"] is None
     assert SPEC.primary_metric in m
+    # PoseBusters at the interface of the best design (its fixture binder is 12 Å from the target)
+    assert m["pb_valid"] is False and m["pb_failed"] == ["protein-ligand_maximum_distance"]
+    assert SPEC.structure is not None and SPEC.structure.file_for(m) == "samples_design_1_dldesign_1_best.pdb"
     rows = {r["tag"]: r for r in result.raw["designs"]}
     assert [rows[t]["passes_filters"] for t in sorted(rows)] == [True, False, False, True]
     failing = rows["samples_design_1_dldesign_0_best"]

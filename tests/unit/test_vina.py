@@ -98,6 +98,10 @@ def test_redock_of_the_crystal_ligand_lands_in_the_pocket(docking, params):
     prediction = docking.predict(ProteinIn(sequence=SEQUENCE, structure=RECEPTOR), task(DADO, "dAdo"), params)
     metrics = prediction.metrics
     assert metrics["vina_score"] < -6 and metrics["fits_box"] and metrics["n_poses"] == 5
+    # every pose checked with PoseBusters' full set against the receptor
+    assert metrics["pb_valid"] is True and metrics["pb_failed"] == [] and metrics["pb_poses_checked"] == 5
+    assert metrics["pb_valid_poses"] == 5, prediction.raw["posebusters"]  # every redocked pose is plausible
+    assert prediction.raw["posebusters"]["level"] == ["full"] * 5
     supplier = Chem.SDMolSupplier()
     supplier.SetData(prediction.files["poses.sdf"][0].decode())
     poses = [m for m in supplier]

@@ -15,9 +15,18 @@ Importing it loads no science library: Boltz, RDKit and PyYAML are imported wher
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import COFOLDING_CONFIDENCES, H100_USD_PER_S, MODAL_H100, CostModel, Metric, ModelSpec
+from omtx.predictors.base import (
+    COFOLDING_CONFIDENCES,
+    H100_USD_PER_S,
+    MODAL_H100,
+    POSE_CHECK_KINDS,
+    POSE_CHECK_METRICS,
+    CostModel,
+    Metric,
+    ModelSpec,
+)
 from omtx.predictors.boltz2.inputs import AFFINITY_MAX_HEAVY_ATOMS, AFFINITY_WARN_HEAVY_ATOMS
-from omtx.predictors.boltz2.outputs import CONFIDENCE_KEYS
+from omtx.predictors.boltz2.outputs import CONFIDENCE_KEYS, STRUCTURE
 from omtx.predictors.boltz2.params import Boltz2Params
 from omtx.predictors.boltz2.predictor import Boltz2Predictor, create, ligand_problem
 
@@ -44,6 +53,7 @@ SPEC = ModelSpec(
         "affinity_probability_binary": "number",
         "pic50": "number",
         "delta_g_kcal": "number",
+        **POSE_CHECK_KINDS,
     },
     # Memory grows with N²: ~2,000 residues is the reported ceiling on 80 GB (A.8); the
     # ligand's tokens come on top.
@@ -66,5 +76,7 @@ SPEC = ModelSpec(
         Metric("delta_g_kcal", "kcal/mol", "ΔG ≈ −1.364 · pIC50; negative is favourable"),
         Metric("confidence_score", "", "Boltz confidence, 0–1"),
         *COFOLDING_CONFIDENCES,
+        *POSE_CHECK_METRICS,
     ),
+    structure=STRUCTURE,
 )

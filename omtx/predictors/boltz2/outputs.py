@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omtx.predictors.base import Prediction, PredictionFailed
+from omtx.predictors.base import Prediction, PredictionFailed, StructureView
 from omtx.units import delta_g_kcal_from_log10_ic50_um, pic50_from_log10_ic50_um
 
+# The complex a job returns (rank 0): the report shows it, PoseBusters checks its ligand.
+STRUCTURE = StructureView("structure.cif")
 CONFIDENCE_KEYS = (
     "confidence_score",
     "ptm",
@@ -95,7 +97,7 @@ def parse_record(folder: Path, stem: str, *, affinity: bool, log: str = "") -> P
             "delta_g_kcal": round(delta_g_kcal_from_log10_ic50_um(value), 4),
         }
         raw["affinity"] = summary
-    return Prediction(metrics=metrics, files={"structure.cif": (structure, "chemical/x-mmcif")}, raw=raw, log=log)
+    return Prediction(metrics=metrics, files={STRUCTURE.file: (structure, "chemical/x-mmcif")}, raw=raw, log=log)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,19 @@ from omtx.predictors.boltz2.inputs import (
     results_dir,
 )
 from omtx.predictors.boltz2.msa import a3m_depth
-from omtx.predictors.boltz2.outputs import RunLog, diagnose, has_outputs, has_structure, parse_record, record_finished
+from omtx.predictors.boltz2.outputs import (
+    STRUCTURE,
+    RunLog,
+    diagnose,
+    has_outputs,
+    has_structure,
+    parse_record,
+    record_finished,
+)
 from omtx.predictors.boltz2.params import Boltz2Params
 from omtx.predictors.ligand_triage import smiles_problem, triage
 from omtx.predictors.msa_cache import MsaSource, sequence_sha256
+from omtx.predictors.posecheck import with_pose_check
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +130,8 @@ class Boltz2Predictor:
                 if done:
                     run_log = RunLog.parse(_read(log_path))
                     for stem in done:
-                        yield pending.pop(stem), _parsed(predictions / stem, stem, params, run_log)
+                        task = pending.pop(stem)
+                        yield task, _parsed(predictions / stem, stem, params, run_log, task.canonical_smiles)
                 time.sleep(self.poll_s)
         finally:
             # The caller stopped listening (or the worker is failing): stop the run with it.
@@ -131,7 +141,7 @@ class Boltz2Predictor:
         for stem, task in pending.items():
             folder = predictions / stem
             if has_outputs(folder, stem, affinity=params.affinity):
-                yield task, _parsed(folder, stem, params, run_log)
+                yield task, _parsed(folder, stem, params, run_log, task.canonical_smiles)
             else:
                 reason = diagnose(
                     stem,
@@ -143,11 +153,14 @@ class Boltz2Predictor:
                 yield task, PredictionFailed(reason)
 
 
-def _parsed(folder: Path, stem: str, params: Boltz2Params, run_log: RunLog) -> Prediction | PredictionFailed:
+def _parsed(
+    folder: Path, stem: str, params: Boltz2Params, run_log: RunLog, smiles: str
+) -> Prediction | PredictionFailed:
     try:
-        return parse_record(folder, stem, affinity=params.affinity, log=run_log.mentioning(stem))
+        prediction = parse_record(folder, stem, affinity=params.affinity, log=run_log.mentioning(stem))
     except PredictionFailed as exc:
         return exc
+    return with_pose_check(prediction, STRUCTURE, smiles)
 
 
 def _read(path: Path) -> str:

@@ -16,8 +16,18 @@ where they are used."""
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import COFOLDING_CONFIDENCES, H100_USD_PER_S, MODAL_H100, CostModel, Metric, ModelSpec
+from omtx.predictors.base import (
+    COFOLDING_CONFIDENCES,
+    H100_USD_PER_S,
+    MODAL_H100,
+    POSE_CHECK_KINDS,
+    POSE_CHECK_METRICS,
+    CostModel,
+    Metric,
+    ModelSpec,
+)
 from omtx.predictors.chai1.inputs import MAX_TOKENS
+from omtx.predictors.chai1.outputs import STRUCTURE
 from omtx.predictors.chai1.params import Chai1Params
 from omtx.predictors.chai1.predictor import Chai1Predictor, create, ligand_problem
 
@@ -52,6 +62,7 @@ SPEC = ModelSpec(
         "has_inter_chain_clashes": "bool",
         "protein_ligand_clashes": "number",
         "has_clashes": "bool",
+        **POSE_CHECK_KINDS,
     },
     limits=Limits(protein_max_length=MAX_TOKENS - MAX_LIGAND_HEAVY_ATOMS, max_heavy_atoms=MAX_LIGAND_HEAVY_ATOMS),
     # "at least 60 seconds" per complex (B.5, chai-lab #123). Start-up is not measured anywhere
@@ -67,5 +78,7 @@ SPEC = ModelSpec(
         *COFOLDING_CONFIDENCES,
         Metric("has_clashes", "", "clash flag"),
         Metric("protein_ligand_clashes", "", "protein–ligand clashes"),
+        *POSE_CHECK_METRICS,
     ),
+    structure=STRUCTURE,
 )

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from omtx.predictors.base import Prediction, PredictionFailed
+from omtx.predictors.base import Prediction, PredictionFailed, StructureView
 from omtx.predictors.chai1.inputs import LIGAND_CHAIN, PROTEIN_CHAIN
 
 SCORES = re.compile(r"^scores\.model_idx_(\d+)\.npz$")
@@ -28,6 +28,8 @@ SCORE_KEYS = (
 )
 # Chains in order of the FASTA; index 0 is the protein, 1 the ligand.
 PROTEIN, LIGAND = 0, 1
+# The best sample's complex: the report shows it, PoseBusters checks its ligand.
+STRUCTURE = StructureView("structure.cif")
 
 
 def load_scores(out_dir: Path) -> dict[int, dict[str, Any]]:
@@ -101,7 +103,7 @@ def parse_output(out_dir: Path, *, log: str = "") -> Prediction:
         "best_sample": best,
         "samples": {str(idx): _plain(sample) for idx, sample in sorted(samples.items())},
     }
-    return Prediction(metrics=metrics, files={"structure.cif": (cif.encode(), "chemical/x-mmcif")}, raw=raw, log=log)
+    return Prediction(metrics=metrics, files={STRUCTURE.file: (cif.encode(), "chemical/x-mmcif")}, raw=raw, log=log)
 
 
 def _f(value: Any) -> float:

@@ -19,10 +19,11 @@ from omtx.domain import ProteinIn
 from omtx.predictors.base import LigandTask, Outcome, Prediction, PredictionFailed
 from omtx.predictors.chai1.inference import ChaiRun
 from omtx.predictors.chai1.inputs import MAX_TOKENS, ligand_fasta, msa_basename, token_count
-from omtx.predictors.chai1.outputs import parse_output
+from omtx.predictors.chai1.outputs import STRUCTURE, parse_output
 from omtx.predictors.chai1.params import Chai1Params
 from omtx.predictors.ligand_triage import smiles_problem, triage
 from omtx.predictors.msa_cache import MsaSource
+from omtx.predictors.posecheck import with_pose_check
 
 Inference = Callable[[ChaiRun], str]
 
@@ -56,12 +57,13 @@ class Chai1Predictor:
         fasta.write_text(ligand_fasta(sequence, smiles))
         try:
             log = self.infer(ChaiRun(fasta=fasta, output_dir=folder / "out", msa_directory=msa_dir, params=params))
-            return parse_output(folder / "out", log=log)
+            prediction = parse_output(folder / "out", log=log)
         except PredictionFailed as exc:
             return exc
         finally:
             # Five structures per ligand add up over a chunk; the result holds what is kept.
             shutil.rmtree(folder, ignore_errors=True)
+        return with_pose_check(prediction, STRUCTURE, smiles)
 
 
 def ligand_problem(protein_length: int, smiles: str) -> str | None:

@@ -29,4 +29,6 @@ SPEC = ModelSpec(
     cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
     cacheable=False,  # a load-test model: every job must run
     metrics=(Metric("score", "", "deterministic pseudo-score, 0–1; means nothing"),),
+    # its rows are not hits: no drawing, so its figures measure the pipeline alone
+    depicts_ligand=False,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from omtx.domain import Limits
 from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, Metric, ModelSpec
 from omtx.predictors.rdkit_props.params import RdkitPropsParams
-from omtx.predictors.rdkit_props.predictor import RdkitProps, create, lipinski_violations
+from omtx.predictors.rdkit_props.predictor import STRUCTURE, RdkitProps, create, lipinski_violations
 
 __all__ = ["SPEC", "RdkitProps", "RdkitPropsParams", "create", "lipinski_violations"]
 
@@ -55,4 +55,5 @@ SPEC = ModelSpec(
         Metric("lipinski_pass", "", "at most one rule-of-five violation"),
         Metric("mmff_energy", "kcal/mol", "MMFF94 energy of the minimised conformer"),
     ),
+    structure=STRUCTURE,
 )

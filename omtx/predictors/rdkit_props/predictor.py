@@ -8,12 +8,16 @@ from rdkit import Chem
 from rdkit.Chem import QED, AllChem, Crippen, Descriptors, Lipinski, rdMolDescriptors
 
 from omtx.domain import ProteinIn
-from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
+from omtx.predictors.base import LigandTask, Prediction, PredictionFailed, StructureView
 from omtx.predictors.rdkit_props.params import RdkitPropsParams
 
 
 def lipinski_violations(mw: float, clogp: float, hbd: int, hba: int) -> int:
     return sum((mw > 500, clogp > 5, hbd > 5, hba > 10))
+
+
+# The ligand's ETKDGv3 conformer, alone: shown in the report, not a pose to check.
+STRUCTURE = StructureView("structure.sdf", kind="molecule")
 
 
 class RdkitProps:
@@ -44,7 +48,7 @@ class RdkitProps:
         }
         sdf, energy = self._conformer(mol, ligand.name, params)
         metrics["mmff_energy"] = energy
-        return Prediction(metrics=metrics, files={"structure.sdf": (sdf.encode(), "chemical/x-mdl-sdfile")})
+        return Prediction(metrics=metrics, files={STRUCTURE.file: (sdf.encode(), "chemical/x-mdl-sdfile")})
 
     @staticmethod
     def _conformer(mol: Chem.Mol, name: str, params: RdkitPropsParams) -> tuple[str, float | None]:

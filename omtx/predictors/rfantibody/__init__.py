@@ -27,10 +27,17 @@ Importing it loads only the standard library and pydantic: the tools run as subp
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import CostModel, Metric, ModelSpec
+from omtx.predictors.base import POSE_CHECK_KINDS, POSE_CHECK_METRICS, CostModel, Metric, ModelSpec
 from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT
 from omtx.predictors.rfantibody.params import RfantibodyParams
-from omtx.predictors.rfantibody.predictor import RFAntibody, StepRun, check_structure, create, subprocess_runner
+from omtx.predictors.rfantibody.predictor import (
+    STRUCTURE,
+    RFAntibody,
+    StepRun,
+    check_structure,
+    create,
+    subprocess_runner,
+)
 
 __all__ = ["GPU", "SPEC", "RFAntibody", "RfantibodyParams", "StepRun", "check_structure", "create", "subprocess_runner"]
 
@@ -72,6 +79,7 @@ SPEC = ModelSpec(
         "best_target_aligned_cdr_rmsd": "number",
         "best_heavy_sequence": "text",
         "best_light_sequence": "text",
+        **POSE_CHECK_KINDS,
     },
     # the protein is the target; RFdiffusion and RF2 grow as O(N²) (README): truncate it
     limits=Limits(protein_min_length=10, protein_max_length=1_000),
@@ -94,5 +102,11 @@ SPEC = ModelSpec(
     # design runs hold a GPU for tens of minutes
     max_calls_in_flight=10,
     designs=True,
-    metrics=(Metric("best_interaction_pae", "Å", "RF2 interaction pAE of the best design; lower is better"),),
+    metrics=(
+        Metric("best_interaction_pae", "Å", "RF2 interaction pAE of the best design; lower is better"),
+        *POSE_CHECK_METRICS,
+    ),
+    structure=STRUCTURE,
+    # a row's SMILES only numbers the design run
+    depicts_ligand=False,
 )

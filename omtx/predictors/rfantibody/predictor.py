@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from omtx import spreadsheet
 from omtx.domain import ProteinIn
-from omtx.predictors.base import LigandTask, Prediction, PredictionFailed
+from omtx.predictors.base import LigandTask, Prediction, PredictionFailed, StructureView
+from omtx.predictors.posecheck import with_pose_check
 from omtx.predictors.rfantibody.commands import (
     RFANTIBODY_COMMIT,
     RFANTIBODY_REPO,
@@ -46,6 +47,8 @@ from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.predictors.rfantibody.results import Designs, best_row, design_rows, designs_csv, summary_metrics
 
 LOG_TAIL = 256 * 1024  # what of the tools' output is kept as the job's log
+# The best design (always among the kept structures) with its target: chains H, L and T.
+STRUCTURE = StructureView("{best_tag}.pdb", kind="protein_complex")
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,10 @@ def prediction(
     }
     # fail here, not in the worker's json.dumps, if a value ever is not JSON
     json.dumps(raw, allow_nan=False)
-    return Prediction(metrics=summary_metrics(designs, params), files=files, raw=raw, log=log)
+    # The best design against its target: the report shows it, PoseBusters checks the interface.
+    return with_pose_check(
+        Prediction(metrics=summary_metrics(designs, params), files=files, raw=raw, log=log), STRUCTURE, None
+    )
 
 
 def check_structure(protein: ProteinIn, params: BaseModel) -> str | None:

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from omtx.docking.ligand import VINA_ELEMENTS
 from omtx.domain import Limits
-from omtx.predictors.base import MODAL_CPU_2_CORES_USD_PER_S, CostModel, Metric, ModelSpec
+from omtx.predictors.base import (
+    MODAL_CPU_2_CORES_USD_PER_S,
+    POSE_CHECK_KINDS,
+    POSE_CHECK_METRICS,
+    CostModel,
+    Metric,
+    ModelSpec,
+)
 from omtx.predictors.vina.params import VinaParams
-from omtx.predictors.vina.predictor import VinaDocking, check_structure, create
+from omtx.predictors.vina.predictor import STRUCTURE, VinaDocking, check_structure, create
 
 __all__ = ["SPEC", "VinaDocking", "VinaParams", "check_structure", "create"]
 
@@ -32,6 +39,8 @@ SPEC = ModelSpec(
         "fits_box": "bool",
         "dock_seconds": "number",
         "receptor_deleted_residues": "number",
+        "pb_seconds": "number",
+        **POSE_CHECK_KINDS,
     },
     # DOCKING.md §7: drug-sized ligands take 15–60 s at exhaustiveness 8 on 2 cores; above ~60
     # heavy atoms a ligand needs minutes and 1.5 GB
@@ -47,5 +56,7 @@ SPEC = ModelSpec(
         Metric("fits_box", "", "false when the best pose's score is not negative"),
         Metric("dock_seconds", "s", "time the engine took"),
         Metric("receptor_deleted_residues", "", "receptor residues removed in preparation"),
+        *POSE_CHECK_METRICS,
     ),
+    structure=STRUCTURE,
 )
