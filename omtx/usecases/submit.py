@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from omtx.chemistry import validate_ligands
+from omtx.chemistry.ligands import validate_ligands
 from omtx.domain import SKIPPABLE_ROWS, Batch, BatchRequest, BatchStatus, CampaignRef, Ligand, ProteinIn, read_rows
 from omtx.errors import InputError
 from omtx.gcp import storage
