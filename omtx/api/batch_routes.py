@@ -12,13 +12,11 @@ from omtx import progress
 from omtx.api.http import (
     BadRequest,
     TooLarge,
-    choice,
-    cursor,
     flag,
     idempotency_key,
     json_object,
     json_response,
-    page_limit,
+    list_query,
     parse_body,
 )
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, CancelView, RetryView, WebhookDeliveryView
@@ -133,10 +131,8 @@ def batch_view(batch: Batch, *, deliveries: bool = False) -> BatchView:
 
 
 def list_batches(request: flask.Request, caller: Principal) -> flask.Response:
-    status = choice(request, "status", {s.value for s in BatchStatus})
-    batches, following = batch_store.list_batches(
-        caller.tenant, limit=page_limit(request, 20), status=status, cursor=cursor(request)
-    )
+    query = list_query(request, {s.value for s in BatchStatus})
+    batches, following = batch_store.list_batches(caller.tenant, **query)
     return json_response(BatchPage(batches=[batch_view(b) for b in batches], next_cursor=following))
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from werkzeug.routing import Rule
 
 from omtx import progress
-from omtx.api.http import choice, cursor, flag, json_response, page_limit, parse_body, ranges, stream_file
+from omtx.api.http import cursor, flag, json_response, list_query, page_limit, parse_body, ranges, stored_export
 from omtx.campaigns.plan import CampaignRequest
 from omtx.campaigns.state import Campaign, CampaignStatus
 from omtx.domain import Counts, utcnow
@@ -160,10 +160,8 @@ def create_campaign(request: flask.Request, caller: Principal) -> flask.Response
 
 
 def list_campaigns(request: flask.Request, caller: Principal) -> flask.Response:
-    status = choice(request, "status", {s.value for s in CampaignStatus})
-    found, following = campaign_store.list_campaigns(
-        caller.tenant, limit=page_limit(request, 20), status=status, cursor=cursor(request)
-    )
+    query = list_query(request, {s.value for s in CampaignStatus})
+    found, following = campaign_store.list_campaigns(caller.tenant, **query)
     return json_response(CampaignPage(campaigns=[view(c) for c in found], next_cursor=following))
 
 
@@ -193,12 +191,7 @@ def campaign_results(request: flask.Request, caller: Principal, campaign_id: str
 
 def campaign_export(request: flask.Request, caller: Principal, campaign_id: str, name: str) -> flask.Response:
     campaign = campaigns.get_owned(campaign_id, caller.tenant)
-    if name not in EXPORTS:
-        raise NotFound(f"no export named {name!r}; exports: {', '.join(EXPORTS)}")
-    uri = campaign.results.get(EXPORTS[name])
-    if uri is None:
-        raise NotFound(f"{name} is written when the campaign ends (status: {campaign.status.value})")
-    return stream_file(uri, name)
+    return stored_export(campaign.results, EXPORTS, name, f"the campaign ends (status: {campaign.status.value})")
 
 
 def batch_done_push(request: flask.Request) -> flask.Response:

@@ -12,7 +12,16 @@ from pydantic import BaseModel, Field, create_model
 from werkzeug.routing import Rule
 
 from omtx.api.batch_routes import batch_or_404, batch_view
-from omtx.api.http import RANGE_PARAM, bound, flag, idempotency_key, json_response, page_limit, parse_body, stream_file
+from omtx.api.http import (
+    RANGE_PARAM,
+    bound,
+    flag,
+    idempotency_key,
+    json_response,
+    page_limit,
+    parse_body,
+    stored_export,
+)
 from omtx.designs import report, table
 from omtx.designs.request import DesignRequest
 from omtx.domain import Batch
@@ -124,12 +133,8 @@ def list_designs(request: flask.Request, caller: Principal, batch_id: str) -> fl
 
 def get_design_export(request: flask.Request, caller: Principal, batch_id: str, name: str) -> flask.Response:
     batch = _design_batch(batch_id, caller)
-    if name not in design_results.EXPORTS:
-        raise NotFound(f"no export named {name!r}; exports: {', '.join(design_results.EXPORTS)}")
-    uri = batch.results.get(design_results.EXPORTS[name])
-    if uri is None:
-        raise NotFound(f"{name} is written when the campaign finishes (status: {batch.status.value})")
-    response = stream_file(uri, name)
+    written = f"the campaign finishes (status: {batch.status.value})"
+    response = stored_export(batch.results, design_results.EXPORTS, name, written)
     if name == "report.html":
         # The report's scripts (3Dmol.js and its start-up) are allowed by their hashes only.
         response.headers["Content-Security-Policy"] = report.REPORT_POLICY

@@ -120,6 +120,11 @@ def choice(request: flask.Request, name: str, allowed: set[str]) -> str | None:
     return value
 
 
+def list_query(request: flask.Request, statuses: set[str]) -> dict[str, Any]:
+    """A list route's query: status (one of `statuses`), limit (20 unless said) and cursor."""
+    return {"status": choice(request, "status", statuses), "limit": page_limit(request, 20), "cursor": cursor(request)}
+
+
 def bound(key: str, raw: str, match: re.Match[str]) -> tuple[str, str, float]:
     """One min_<name>= / max_<name>= filter (`match`: of RANGE_PARAM or a pattern like it), as
     (name, ">=" | "<=", value); anything but a finite number is a 400 naming the parameter."""
@@ -147,3 +152,14 @@ def stream_file(uri: str, filename: str) -> flask.Response:
         response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def stored_export(results: Mapping[str, str], exports: Mapping[str, str], name: str, written: str) -> flask.Response:
+    """One of the files a batch or campaign writes when it ends, streamed: `exports` maps the
+    names in URLs to keys of its `results`; before then a 404 says when it is `written`."""
+    if name not in exports:
+        raise NotFound(f"no export named {name!r}; exports: {', '.join(exports)}")
+    uri = results.get(exports[name])
+    if uri is None:
+        raise NotFound(f"{name} is written when {written}")
+    return stream_file(uri, name)

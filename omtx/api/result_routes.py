@@ -11,7 +11,7 @@ import orjson
 from omtx import spreadsheet
 from omtx.api import designs
 from omtx.api.batch_routes import EXPORTS, batch_or_404
-from omtx.api.http import json_response, stream_file
+from omtx.api.http import json_response, stored_export, stream_file
 from omtx.api.schemas import JobView
 from omtx.domain import Job
 from omtx.errors import NotFound
@@ -71,12 +71,7 @@ def get_export(request: flask.Request, caller: Principal, batch_id: str, name: s
     batch = batch_or_404(batch_id, caller)
     if batch.kind == "designs":  # a campaign's own files and report policy (omtx/api/designs.py)
         return designs.get_design_export(request, caller, batch_id, name)
-    if name not in EXPORTS:
-        raise NotFound(f"no export named {name!r}; exports: {', '.join(EXPORTS)}")
-    uri = batch.results.get(EXPORTS[name])
-    if uri is None:
-        raise NotFound(f"{name} is written when the batch finishes (status: {batch.status.value})")
-    return stream_file(uri, name)
+    return stored_export(batch.results, EXPORTS, name, f"the batch finishes (status: {batch.status.value})")
 
 
 def get_job_file(request: flask.Request, caller: Principal, batch_id: str, job_id: str, name: str) -> flask.Response:
