@@ -22,7 +22,6 @@ from omtx.api.http import (
 from omtx.api.schemas import BatchAccepted, BatchPage, BatchView, CancelView, RetryView, WebhookDeliveryView
 from omtx.domain import Batch, BatchRequest, BatchStatus, Counts, PredictionRequest, utcnow
 from omtx.drops import ParsedDrop
-from omtx.errors import NotFound
 from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import webhooks as webhook_store
 from omtx.libraries import Library
@@ -96,13 +95,6 @@ def create_prediction(request: flask.Request, caller: Principal) -> flask.Respon
     return _submit(request, caller, parse_body(request, PredictionRequest).as_batch())
 
 
-def batch_or_404(batch_id: str, caller: Principal) -> Batch:
-    batch = batch_store.get_batch(batch_id)
-    if batch is None or batch.tenant != caller.tenant:
-        raise NotFound(f"batch {batch_id} not found")
-    return batch
-
-
 def batch_view(batch: Batch, *, deliveries: bool = False) -> BatchView:
     if batch.status.is_final and batch.succeeded is not None and batch.failed is not None:
         counts = Counts(total=batch.total, succeeded=batch.succeeded, failed=batch.failed)  # frozen at the end
@@ -137,7 +129,7 @@ def list_batches(request: flask.Request, caller: Principal) -> flask.Response:
 
 
 def get_batch(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
-    return json_response(batch_view(batch_or_404(batch_id, caller), deliveries=True))
+    return json_response(batch_view(control.owned_batch(batch_id, caller.tenant), deliveries=True))
 
 
 def _links(batch_id: str) -> dict[str, str]:

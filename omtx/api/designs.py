@@ -11,7 +11,7 @@ import flask
 from pydantic import BaseModel, Field, create_model
 from werkzeug.routing import Rule
 
-from omtx.api.batch_routes import batch_or_404, batch_view
+from omtx.api.batch_routes import batch_view
 from omtx.api.http import (
     RANGE_PARAM,
     bound,
@@ -28,6 +28,7 @@ from omtx.domain import Batch
 from omtx.errors import NotFound, QueryError
 from omtx.tenancy.keys import Principal
 from omtx.usecases import design_results
+from omtx.usecases.control import owned_batch
 from omtx.usecases.designs import submit_designs
 
 RULES = [
@@ -61,7 +62,7 @@ class DesignPage(BaseModel):
 
 
 def _design_batch(batch_id: str, caller: Principal) -> Batch:
-    batch = batch_or_404(batch_id, caller)
+    batch = owned_batch(batch_id, caller.tenant)
     if batch.kind != "designs":
         raise NotFound(f"design campaign {batch_id} not found (it is a ligand batch: /v1/batches/{batch_id})")
     return batch

@@ -10,7 +10,7 @@ import orjson
 
 from omtx import spreadsheet
 from omtx.api import designs
-from omtx.api.batch_routes import EXPORTS, batch_or_404
+from omtx.api.batch_routes import EXPORTS
 from omtx.api.http import json_response, stored_export, stream_file
 from omtx.api.schemas import JobView
 from omtx.domain import Job
@@ -19,6 +19,7 @@ from omtx.gcp.firestore import jobs as job_store
 from omtx.results import rows as result_rows
 from omtx.results import service as results_views
 from omtx.tenancy.keys import Principal
+from omtx.usecases.control import owned_batch
 
 PARQUET_MEDIA = "application/vnd.apache.parquet"
 RESULTS_SOURCE = "OMTX-Results-Source"  # table or firestore: which source answered (same body either way)
@@ -38,12 +39,12 @@ def _rows_json(body: dict[str, Any], source: str) -> flask.Response:
 
 
 def get_results(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
-    return _rows_json(*results_views.page(batch_or_404(batch_id, caller), request.args.to_dict(flat=False)))
+    return _rows_json(*results_views.page(owned_batch(batch_id, caller.tenant), request.args.to_dict(flat=False)))
 
 
 def get_results_file(request: flask.Request, caller: Principal, batch_id: str, fmt: str) -> flask.Response:
     """The rows of a results view as CSV or Parquet, streamed (same parameters, no page)."""
-    batch = batch_or_404(batch_id, caller)
+    batch = owned_batch(batch_id, caller.tenant)
     stream, source = results_views.export(batch, request.args.to_dict(flat=False), "csv" if fmt == "csv" else "parquet")
     media = spreadsheet.MEDIA_TYPE if fmt == "csv" else PARQUET_MEDIA
     response = flask.Response(stream, content_type=media, headers={RESULTS_SOURCE: source})
@@ -52,11 +53,11 @@ def get_results_file(request: flask.Request, caller: Principal, batch_id: str, f
 
 
 def get_facets(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
-    return _rows_json(*results_views.facets(batch_or_404(batch_id, caller), request.args.to_dict(flat=False)))
+    return _rows_json(*results_views.facets(owned_batch(batch_id, caller.tenant), request.args.to_dict(flat=False)))
 
 
 def _job_or_404(batch_id: str, job_id: str, caller: Principal) -> Job:
-    batch_or_404(batch_id, caller)
+    owned_batch(batch_id, caller.tenant)
     job = job_store.get_job(batch_id, job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found in batch {batch_id}")
@@ -68,7 +69,7 @@ def get_job(request: flask.Request, caller: Principal, batch_id: str, job_id: st
 
 
 def get_export(request: flask.Request, caller: Principal, batch_id: str, name: str) -> flask.Response:
-    batch = batch_or_404(batch_id, caller)
+    batch = owned_batch(batch_id, caller.tenant)
     if batch.kind == "designs":  # a campaign's own files and report policy (omtx/api/designs.py)
         return designs.get_design_export(request, caller, batch_id, name)
     return stored_export(batch.results, EXPORTS, name, f"the batch finishes (status: {batch.status.value})")
