@@ -167,7 +167,7 @@ def main() -> None:
             "after the upload"
         )
 
-    from omtx.chemistry import describe_all
+    from omtx.chemistry.ligands import describe_all
 
     clock = time.perf_counter()
     describe_all([lig["smiles"] for lig in ligands])

@@ -1,21 +1,24 @@
 """Routes of screening campaigns (/v1/campaigns…) and of the batch-done push that advances them.
-Registered into omtx.api.routes (URLS, ROUTES) by `register`; the helpers are routes'."""
+routes.py registers RULES and HANDLERS; the request/response helpers are omtx.api.http's."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import logging
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import flask
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 
 from omtx import progress
+from omtx.api.http import cursor, flag, json_response, list_query, page_limit, parse_body, ranges, stored_export
 from omtx.campaigns.plan import CampaignRequest
 from omtx.campaigns.state import Campaign, CampaignStatus
 from omtx.domain import Counts, utcnow
@@ -30,6 +33,8 @@ from omtx.predictors.registry import get_model
 from omtx.tenancy.keys import Principal
 from omtx.usecases import campaigns
 from omtx.usecases.submit import estimate
+
+log = logging.getLogger(__name__)
 
 EXPORTS = {
     "campaign_results.csv": "csv",
@@ -145,96 +150,85 @@ def view(campaign: Campaign) -> CampaignView:
     )
 
 
-def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
-    """`route`: routes.Route, passed in so this module never imports routes at load time."""
-    from omtx.api import routes as r
+def create_campaign(request: flask.Request, caller: Principal) -> flask.Response:
+    body = parse_body(request, CampaignRequest)
+    outcome = campaigns.submit_campaign(body, caller.tenant, dry_run=flag(request, "dry_run"), budgeted=caller.metered)
+    if outcome.campaign_id is None:
+        return json_response(outcome)
+    location = f"/v1/campaigns/{outcome.campaign_id}"
+    return json_response(outcome.model_dump() | {"links": {"self": location}}, 202, {"Location": location})
 
-    def create_campaign(request: flask.Request, caller: Principal) -> flask.Response:
-        body = r._body(request, CampaignRequest)
-        outcome = campaigns.submit_campaign(
-            body, caller.tenant, dry_run=r._flag(request, "dry_run"), budgeted=caller.metered
+
+def list_campaigns(request: flask.Request, caller: Principal) -> flask.Response:
+    query = list_query(request, {s.value for s in CampaignStatus})
+    found, following = campaign_store.list_campaigns(caller.tenant, **query)
+    return json_response(CampaignPage(campaigns=[view(c) for c in found], next_cursor=following))
+
+
+def get_campaign(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
+    return json_response(view(campaigns.get_owned(campaign_id, caller.tenant)))
+
+
+def cancel_campaign(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
+    return json_response(view(campaigns.cancel_campaign(campaign_id, caller.tenant)))
+
+
+def campaign_results(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
+    campaign = campaigns.get_owned(campaign_id, caller.tenant)
+    if "parquet" not in campaign.results:
+        raise NotFound(f"results are written when the campaign ends (status: {campaign.status.value})")
+    rows = pq.read_table(io.BytesIO(storage.get_bytes(campaign.results["parquet"]))).to_pylist()
+    rows = _filtered(request, rows)
+    start = cursor(request) or "0"
+    if not start.isdecimal():
+        raise InvalidCursor(f"cursor {start!r} was not handed out by this API")
+    offset = int(start)
+    limit = page_limit(request)
+    page = rows[offset : offset + limit]
+    following = str(offset + limit) if offset + limit < len(rows) else None
+    return json_response(CampaignRowsPage(campaign_id=campaign_id, total=len(rows), rows=page, next_cursor=following))
+
+
+def campaign_export(request: flask.Request, caller: Principal, campaign_id: str, name: str) -> flask.Response:
+    campaign = campaigns.get_owned(campaign_id, caller.tenant)
+    return stored_export(campaign.results, EXPORTS, name, f"the campaign ends (status: {campaign.status.value})")
+
+
+def batch_done_push(request: flask.Request) -> flask.Response:
+    """Pub/Sub push of `batch-done`: a campaign stage's end advances its campaign. A transient
+    failure answers 500, so Pub/Sub redelivers; a malformed message is acknowledged."""
+    envelope: Any = request.get_json(silent=True)
+    try:
+        pushed = envelope["message"]
+        message = PubsubMessage(
+            message_id=str(pushed.get("messageId") or pushed.get("message_id") or ""),
+            data=base64.b64decode(pushed.get("data") or ""),
+            attributes=dict(pushed.get("attributes") or {}),
         )
-        if outcome.campaign_id is None:
-            return r._json(outcome)
-        location = f"/v1/campaigns/{outcome.campaign_id}"
-        return r._json(outcome.model_dump() | {"links": {"self": location}}, 202, {"Location": location})
-
-    def list_campaigns(request: flask.Request, caller: Principal) -> flask.Response:
-        status = r._choice(request, "status", {s.value for s in CampaignStatus})
-        found, cursor = campaign_store.list_campaigns(
-            caller.tenant, limit=r._limit(request, 20), status=status, cursor=r._cursor(request)
-        )
-        return r._json(CampaignPage(campaigns=[view(c) for c in found], next_cursor=cursor))
-
-    def get_campaign(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
-        return r._json(view(campaigns.get_owned(campaign_id, caller.tenant)))
-
-    def cancel_campaign(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
-        return r._json(view(campaigns.cancel_campaign(campaign_id, caller.tenant)))
-
-    def campaign_results(request: flask.Request, caller: Principal, campaign_id: str) -> flask.Response:
-        campaign = campaigns.get_owned(campaign_id, caller.tenant)
-        if "parquet" not in campaign.results:
-            raise NotFound(f"results are written when the campaign ends (status: {campaign.status.value})")
-        rows = pq.read_table(io.BytesIO(storage.get_bytes(campaign.results["parquet"]))).to_pylist()
-        rows = _filtered(request, rows, r)
-        cursor = r._cursor(request) or "0"
-        if not cursor.isdecimal():
-            raise InvalidCursor(f"cursor {cursor!r} was not handed out by this API")
-        offset = int(cursor)
-        limit = r._limit(request)
-        page = rows[offset : offset + limit]
-        following = str(offset + limit) if offset + limit < len(rows) else None
-        return r._json(CampaignRowsPage(campaign_id=campaign_id, total=len(rows), rows=page, next_cursor=following))
-
-    def campaign_export(request: flask.Request, caller: Principal, campaign_id: str, name: str) -> flask.Response:
-        campaign = campaigns.get_owned(campaign_id, caller.tenant)
-        if name not in EXPORTS:
-            raise NotFound(f"no export named {name!r}; exports: {', '.join(EXPORTS)}")
-        uri = campaign.results.get(EXPORTS[name])
-        if uri is None:
-            raise NotFound(f"{name} is written when the campaign ends (status: {campaign.status.value})")
-        return r._stream(uri, name)
-
-    def batch_done_push(request: flask.Request) -> flask.Response:
-        """Pub/Sub push of `batch-done`: a campaign stage's end advances its campaign. A transient
-        failure answers 500, so Pub/Sub redelivers; a malformed message is acknowledged."""
-        envelope: Any = request.get_json(silent=True)
-        try:
-            pushed = envelope["message"]
-            message = PubsubMessage(
-                message_id=str(pushed.get("messageId") or pushed.get("message_id") or ""),
-                data=base64.b64decode(pushed.get("data") or ""),
-                attributes=dict(pushed.get("attributes") or {}),
-            )
-            event = parse_payload(BatchDone, message)
-        except (PermanentError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
-            r.log.error("batch-done push ignored: %s", exc)
-            return flask.Response(status=204)
-        outcome = campaigns.on_batch_done(event)
-        r.log.info("batch-done %s: %s", event.batch_id, outcome, extra={"batch_id": event.batch_id})
+        event = parse_payload(BatchDone, message)
+    except (PermanentError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
+        log.error("batch-done push ignored: %s", exc)
         return flask.Response(status=204)
-
-    # A campaign id that omtx.usecases.campaigns never hands out is not found, before any lookup.
-    r.ID_PATTERNS["campaign_id"] = re.compile(r"c[0-9a-f]{16}")
-    for rule in RULES:
-        urls.add(rule)
-    handlers = {
-        "create_campaign": (create_campaign, "tenant"),
-        "list_campaigns": (list_campaigns, "tenant"),
-        "get_campaign": (get_campaign, "tenant"),
-        "cancel_campaign": (cancel_campaign, "tenant"),
-        "campaign_results": (campaign_results, "tenant"),
-        "campaign_export": (campaign_export, "tenant"),
-        "batch_done_push": (batch_done_push, "pubsub"),
-    }
-    routes.update({name: route(handler, access) for name, (handler, access) in handlers.items()})
+    outcome = campaigns.on_batch_done(event)
+    log.info("batch-done %s: %s", event.batch_id, outcome, extra={"batch_id": event.batch_id})
+    return flask.Response(status=204)
 
 
-def _filtered(request: flask.Request, rows: list[dict[str, Any]], r: Any) -> list[dict[str, Any]]:
+HANDLERS: dict[str, tuple[Callable[..., flask.Response], Literal["tenant", "pubsub"]]] = {
+    "create_campaign": (create_campaign, "tenant"),
+    "list_campaigns": (list_campaigns, "tenant"),
+    "get_campaign": (get_campaign, "tenant"),
+    "cancel_campaign": (cancel_campaign, "tenant"),
+    "campaign_results": (campaign_results, "tenant"),
+    "campaign_export": (campaign_export, "tenant"),
+    "batch_done_push": (batch_done_push, "pubsub"),
+}
+
+
+def _filtered(request: flask.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """min_<column>/max_<column> filters, then order_by (a column, '-' for descending);
     rows without the value sort last."""
-    for column, op, value in r._ranges(request, COLUMN_RANGE):
+    for column, op, value in ranges(request, COLUMN_RANGE):
         rows = [
             row
             for row in rows

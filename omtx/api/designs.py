@@ -1,11 +1,9 @@
 """Routes of design requests (/v1/designs): submit a campaign, read its designs table, download
 its exports. routes.py registers RULES and HANDLERS; cancel, retry and delete are the batch
-routes under /v1/designs too. The shared HTTP helpers are routes.py's, imported at call time
-(routes.py imports this module)."""
+routes under /v1/designs too (omtx/api/batch_routes.py)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -13,12 +11,24 @@ import flask
 from pydantic import BaseModel, Field, create_model
 from werkzeug.routing import Rule
 
+from omtx.api.batch_routes import batch_view
+from omtx.api.http import (
+    RANGE_PARAM,
+    bound,
+    flag,
+    idempotency_key,
+    json_response,
+    page_limit,
+    parse_body,
+    stored_export,
+)
 from omtx.designs import report, table
 from omtx.designs.request import DesignRequest
 from omtx.domain import Batch
-from omtx.errors import NotFound
+from omtx.errors import NotFound, QueryError
 from omtx.tenancy.keys import Principal
 from omtx.usecases import design_results
+from omtx.usecases.control import owned_batch
 from omtx.usecases.designs import submit_designs
 
 RULES = [
@@ -30,7 +40,6 @@ RULES = [
     Rule("/v1/designs/<batch_id>/cancel", endpoint="cancel_batch", methods=["POST"]),
     Rule("/v1/designs/<batch_id>/retry", endpoint="retry_batch", methods=["POST"]),
 ]
-MAX_PAGE = 1000
 
 _TYPES: dict[str, Any] = {name: (str | None, None) for name in table.COLUMNS}
 _TYPES |= {name: (float | None, None) for name in table.NUMERIC}
@@ -53,38 +62,28 @@ class DesignPage(BaseModel):
 
 
 def _design_batch(batch_id: str, caller: Principal) -> Batch:
-    from omtx.api import routes as api
-
-    batch = api._batch_or_404(batch_id, caller)
+    batch = owned_batch(batch_id, caller.tenant)
     if batch.kind != "designs":
         raise NotFound(f"design campaign {batch_id} not found (it is a ligand batch: /v1/batches/{batch_id})")
     return batch
 
 
 def create_design(request: flask.Request, caller: Principal) -> flask.Response:
-    from omtx.api import routes as api
-
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise api.QueryError(
-            "bad Idempotency-Key", [{"loc": ["header", "Idempotency-Key"], "msg": "1–255 characters", "input": key}]
-        )
+    key = idempotency_key(request)
     outcome = submit_designs(
-        api._body(request, DesignRequest),
+        parse_body(request, DesignRequest),
         caller.tenant,
-        dry_run=api._flag(request, "dry_run"),
+        dry_run=flag(request, "dry_run"),
         idempotency_key=key,
         budgeted=caller.metered,
     )
     if outcome.batch_id is None:
-        return api._json(outcome)
-    return api._json(outcome, 200 if outcome.replayed else 202, {"Location": outcome.links["self"]})
+        return json_response(outcome)
+    return json_response(outcome, 200 if outcome.replayed else 202, {"Location": outcome.links["self"]})
 
 
 def get_design(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
-    from omtx.api import routes as api
-
-    view = api._batch_view(_design_batch(batch_id, caller), deliveries=True)
+    view = batch_view(_design_batch(batch_id, caller), deliveries=True)
     view.links |= {
         "designs": f"/v1/designs/{batch_id}/designs",
         **{
@@ -93,45 +92,33 @@ def get_design(request: flask.Request, caller: Principal, batch_id: str) -> flas
             if key in view.results
         },
     }
-    return api._json(view)
+    return json_response(view)
 
 
 def _query(request: flask.Request) -> dict[str, Any]:
     """order_by (default interaction_pae; '-' for descending), min_<metric>/max_<metric>, and
     true/false for passes_filters and each filter_<name>."""
-    from omtx.api import routes as api
-
     ranges, flags = [], {}
     for key, raw in request.args.items():
-        if match := api.RANGE_PARAM.match(key):
-            try:
-                value = float(raw)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise api.QueryError(f"bad {key}", [{"loc": ["query", key], "msg": "a finite number", "input": raw}])
-            ranges.append((match.group(2), ">=" if match.group(1) == "min" else "<=", value))
+        if match := RANGE_PARAM.match(key):
+            ranges.append(bound(key, raw, match))
         elif key in table.FLAGS:
-            flags[key] = api._flag(request, key)
+            flags[key] = flag(request, key)
     order = request.args.get("order_by", "interaction_pae")
     return {"order_by": order.lstrip("-"), "descending": order.startswith("-"), "ranges": ranges, "flags": flags}
 
 
 def list_designs(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:
-    from omtx.api import routes as api
-
     batch = _design_batch(batch_id, caller)
     query = _query(request)
     cursor = request.args.get("cursor", "0")
     if not cursor.isascii() or not cursor.isdecimal():
-        raise api.QueryError(
-            "bad cursor", [{"loc": ["query", "cursor"], "msg": "next_cursor of a page", "input": cursor}]
-        )
+        raise QueryError("bad cursor", [{"loc": ["query", "cursor"], "msg": "next_cursor of a page", "input": cursor}])
     try:
         rows = table.select(design_results.design_rows(batch), **query)
     except table.TableQueryError as exc:
-        raise api.QueryError("bad query", [{"loc": ["query"], "msg": str(exc), "input": None}]) from None
-    start, limit = int(cursor), api._limit(request)
+        raise QueryError("bad query", [{"loc": ["query"], "msg": str(exc), "input": None}]) from None
+    start, limit = int(cursor), page_limit(request)
     page = rows[start : start + limit]
     following = str(start + limit) if start + limit < len(rows) else None
     body = DesignPage(
@@ -142,19 +129,13 @@ def list_designs(request: flask.Request, caller: Principal, batch_id: str) -> fl
         designs=page,
         next_cursor=following,
     )
-    return api._json(body)
+    return json_response(body)
 
 
 def get_design_export(request: flask.Request, caller: Principal, batch_id: str, name: str) -> flask.Response:
-    from omtx.api import routes as api
-
     batch = _design_batch(batch_id, caller)
-    if name not in design_results.EXPORTS:
-        raise NotFound(f"no export named {name!r}; exports: {', '.join(design_results.EXPORTS)}")
-    uri = batch.results.get(design_results.EXPORTS[name])
-    if uri is None:
-        raise NotFound(f"{name} is written when the campaign finishes (status: {batch.status.value})")
-    response = api._stream(uri, name)
+    written = f"the campaign finishes (status: {batch.status.value})"
+    response = stored_export(batch.results, design_results.EXPORTS, name, written)
     if name == "report.html":
         # The report's scripts (3Dmol.js and its start-up) are allowed by their hashes only.
         response.headers["Content-Security-Policy"] = report.REPORT_POLICY

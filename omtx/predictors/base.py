@@ -80,24 +80,29 @@ H100_USD_PER_S = 0.001097
 MODAL_H100 = "H100!"
 
 
+# A metric's values: campaign selection rules and result views compare number, bool and text
+# metrics; a list (pb_failed) is read, never compared.
+MetricKind = Literal["number", "bool", "text", "list"]
+
+
 @dataclass(frozen=True)
 class Metric:
-    """One column a model writes: its unit ("" for a count or a flag) and what it means, shown in
-    the console's headers and `GET /v1/models`."""
+    """One column a model writes: its unit ("" for a count or a flag), what it means (shown in
+    the console's headers and `GET /v1/models`) and the kind of its values."""
 
     name: str
     unit: str = ""
     description: str = ""
+    kind: MetricKind = "number"
 
 
 # What every model with a predicted complex reports of its PoseBusters checks (omtx.poses)
 POSE_CHECK_METRICS = (
-    Metric("pb_valid", "", "the best pose passes every PoseBusters check"),
-    Metric("pb_failed", "", "the names of the checks the best pose fails"),
+    Metric("pb_valid", "", "the best pose passes every PoseBusters check", "bool"),
+    Metric("pb_failed", "", "the names of the checks the best pose fails", "list"),
     Metric("pb_valid_poses", "", "checked poses that pass every check"),
     Metric("pb_poses_checked", "", "poses checked"),
 )
-POSE_CHECK_KINDS = {"pb_valid": "bool", "pb_valid_poses": "number", "pb_poses_checked": "number"}
 
 # The confidences both co-folding models (Boltz-2, Chai-1) report for their complex
 COFOLDING_CONFIDENCES = (
@@ -147,9 +152,6 @@ class ModelSpec:
     predictor: str
     primary_metric: str
     higher_is_better: bool
-    # The metrics a result carries, name → "number" | "bool" | "text": what a campaign's selection
-    # rules may name (the primary metric is always a number)
-    metric_kinds: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = Limits()
     cost: CostModel = CostModel(seconds_per_ligand=0.1)
     # What the Modal executor spawns: a function name, or "Class.method" for an @app.cls whose
@@ -168,10 +170,22 @@ class ModelSpec:
     # Designs binders instead of scoring ligands: submitted with POST /v1/designs only, never as a
     # batch of (placeholder) ligand rows
     designs: bool = False
-    # The metrics it writes, primary first (units and meaning: docs/api.md "Units and meaning")
+    # The metrics it writes, each once, primary first (units and meaning: docs/api.md "Units and
+    # meaning"); the primary metric is a number
     metrics: tuple[Metric, ...] = ()
     # The job file holding the predicted complex (None: the model predicts no structure)
     structure: StructureView | None = None
     # The worker stores each ligand's 2D drawing as the job file `ligand.svg` (omtx.depiction);
     # off where a row's SMILES is not what the job is about
     depicts_ligand: bool = True
+
+    def __post_init__(self) -> None:
+        names = [metric.name for metric in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model {self.name} declares a metric twice: {names}")
+
+    @property
+    def metric_kinds(self) -> dict[str, str]:
+        """The metrics a campaign's selection rules and result views may compare, name → "number" |
+        "bool" | "text" (a list, like pb_failed, is not compared)."""
+        return {metric.name: metric.kind for metric in self.metrics if metric.kind != "list"}

@@ -19,7 +19,8 @@ THREE_DMOL = vendored("3Dmol-min.js")
 VIEWER = resources.files("omtx.report").joinpath("viewer.js").read_text()
 
 
-def _script_source(script: str) -> str:
+def script_source(script: str) -> str:
+    """A Content-Security-Policy source that allows this one inline script, by its hash."""
     return f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
 
 
@@ -27,11 +28,19 @@ def _script_source(script: str) -> str:
 # whatever a ligand is named, nothing else runs, also when the file is opened from a bucket or a
 # disk rather than through the API. 3Dmol needs no 'unsafe-eval' (it evaluates only callbacks
 # given as strings, which the viewer never does) and no worker (only surfaces use one).
-VIEWER_SCRIPT_SOURCE = f"{_script_source(THREE_DMOL)} {_script_source(VIEWER)}"
-REPORT_POLICY = (
-    f"default-src 'none'; script-src {VIEWER_SCRIPT_SOURCE}; style-src 'unsafe-inline'; img-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
+VIEWER_SCRIPT_SOURCE = f"{script_source(THREE_DMOL)} {script_source(VIEWER)}"
+
+
+def report_policy(script_sources: str) -> str:
+    """A report's Content-Security-Policy: its inline styles and data: images, and only the
+    scripts `script_sources` allow."""
+    return (
+        f"default-src 'none'; script-src {script_sources}; style-src 'unsafe-inline'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+REPORT_POLICY = report_policy(VIEWER_SCRIPT_SOURCE)
 
 
 @dataclass(frozen=True)

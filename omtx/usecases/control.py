@@ -62,7 +62,8 @@ class DeleteOutcome(BaseModel):
     repeated: bool = False
 
 
-def _owned(batch_id: str, tenant: str) -> Batch:
+def owned_batch(batch_id: str, tenant: str) -> Batch:
+    """The tenant's batch; another tenant's is not found, never forbidden."""
     batch = batch_store.get_batch(batch_id)
     if batch is None or batch.tenant != tenant:
         raise NotFound(f"batch {batch_id} not found")
@@ -73,7 +74,7 @@ def _owned(batch_id: str, tenant: str) -> Batch:
 
 
 def cancel_batch(batch_id: str, tenant: str) -> CancelOutcome:
-    batch = _owned(batch_id, tenant)
+    batch = owned_batch(batch_id, tenant)
     if batch.status.is_final and finalization.finalization_done(batch_id):
         if batch.status != BatchStatus.CANCELLED:
             raise Conflict(f"batch {batch_id} already finished ({batch.status.value}); there is nothing to cancel")

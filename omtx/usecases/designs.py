@@ -5,8 +5,6 @@ ligand."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from typing import Any
 
@@ -16,16 +14,16 @@ from omtx.designs import plan
 from omtx.designs.request import DesignRequest
 from omtx.designs.target import Target, cut_target, hotspot_problems, problem, target_problems
 from omtx.domain import Batch, BatchStatus, DesignCampaign, DesignRun, Job, ProteinIn
-from omtx.errors import Conflict, InputError
+from omtx.errors import InputError
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
-from omtx.gcp.firestore import idempotency, tenants
+from omtx.gcp.firestore import tenants
 from omtx.ids import input_hash, job_id, new_batch_id, shard_count, shard_of
 from omtx.predictors.registry import get_model
 from omtx.predictors.rfantibody.inputs import InputProblem, check_framework
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.settings import get_settings
-from omtx.tenancy.errors import BudgetExceeded
+from omtx.usecases import idempotent
 from omtx.usecases.fanout import protein_key, publish_chunks
 from omtx.usecases.structures import store_text, with_text
 from omtx.usecases.submit import ESTIMATE_PARALLEL_CALLS, Estimate
@@ -150,25 +148,16 @@ def submit_designs(
     if dry_run or idempotency_key is None:
         checked, outcome = _accepted(request, tenant, dry_run=dry_run, budgeted=budgeted)
         return outcome if dry_run else _created(request, checked, outcome, tenant, new_batch_id())
-    body = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    fingerprint = "designs:" + hashlib.sha256(body.encode()).hexdigest()
-    claim = idempotency.claim_idempotency_key(
-        tenant, idempotency_key, fingerprint, new_batch_id(), get_settings().idempotency_lease_s
+    fingerprint = "designs:" + idempotent.digest(request.model_dump(mode="json"))
+    return idempotent.submit_once(
+        tenant,
+        idempotency_key,
+        fingerprint,
+        new_batch_id(),
+        DesignAccepted,
+        lambda: _accepted(request, tenant, dry_run=False, budgeted=budgeted),
+        lambda accepted, claimed_id: _created(request, accepted[0], accepted[1], tenant, claimed_id),
     )
-    if claim.fingerprint != fingerprint:
-        raise Conflict(f"Idempotency-Key {idempotency_key!r} was used with a different request body")
-    if claim.outcome is not None:
-        return DesignAccepted.model_validate(claim.outcome).model_copy(update={"replayed": True})
-    if not claim.owned:
-        raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
-    try:
-        checked, outcome = _accepted(request, tenant, dry_run=False, budgeted=budgeted)
-    except (InputError, BudgetExceeded):
-        idempotency.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
-        raise
-    outcome = _created(request, checked, outcome, tenant, claim.batch_id)
-    idempotency.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
-    return outcome
 
 
 def _accepted(request: DesignRequest, tenant: str, *, dry_run: bool, budgeted: bool) -> tuple[Checked, DesignAccepted]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pydantic import BaseModel
 
 from omtx import structures
-from omtx.chemistry import inchikey
+from omtx.chemistry.smiles import inchikey
 from omtx.domain import Batch, Job, Ligand
 from omtx.errors import PermanentError
 from omtx.events import JobsSubmitted, LigandRange

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import math
 from collections.abc import Callable
 from functools import partial
@@ -12,17 +10,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from omtx.chemistry import validate_ligands
+from omtx.chemistry.ligands import validate_ligands
 from omtx.domain import SKIPPABLE_ROWS, Batch, BatchRequest, BatchStatus, CampaignRef, Ligand, ProteinIn, read_rows
-from omtx.errors import Conflict, InputError
+from omtx.errors import InputError
 from omtx.gcp import storage
 from omtx.gcp.firestore import batches as batch_store
-from omtx.gcp.firestore import idempotency, tenants
+from omtx.gcp.firestore import tenants
 from omtx.ids import new_batch_id, shard_count
 from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import MODELS, get_model, parse_params
 from omtx.settings import get_settings
-from omtx.tenancy.errors import BudgetExceeded
+from omtx.usecases import idempotent
 from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
 from omtx.usecases.structures import store_text, with_text
 from omtx.webhooks.urls import check_webhook_url
@@ -211,8 +209,7 @@ def fingerprint(request: BatchRequest) -> str:
     # A row that failed the schema is dumped as a stand-in: what it was is in its problem.
     if problems := [p for lig in request.ligands for p in lig.problems]:
         body["row_problems"] = problems
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return idempotent.digest(body)
 
 
 def submit_batch(
@@ -235,30 +232,27 @@ def submit_batch(
             return _outcome(None, checked, dry_run=True)
         charge(tenant, checked, budgeted)
         return _create(request, checked, tenant, batch_id or new_batch_id(), campaign)
+
     # The key is claimed before validation, so a retry that arrives while a large batch is still
     # being validated answers at once instead of validating it all again.
-    key_hash = fingerprint(request)
-    claim = idempotency.claim_idempotency_key(
-        tenant, idempotency_key, key_hash, batch_id or new_batch_id(), get_settings().idempotency_lease_s
-    )
-    if claim.fingerprint != key_hash:
-        raise Conflict(f"Idempotency-Key {idempotency_key!r} was used with a different request body")
-    if claim.outcome is not None:
-        replay = SubmitOutcome.model_validate(claim.outcome).model_copy(update={"replayed": True})
-        # The recorded answer said `queued`; a replay tells where the batch is now.
-        if replay.batch_id is not None and (batch := batch_store.get_batch(replay.batch_id)) is not None:
-            replay.status = batch.status
-        return replay
-    if not claim.owned:
-        raise Conflict(f"a request with Idempotency-Key {idempotency_key!r} is still being processed", 2)
-    try:
+    def accept() -> Validated:
         checked = validate(request, tenant)
         charge(tenant, checked, budgeted)
-    except (InputError, BudgetExceeded):
-        idempotency.forget_idempotency_key(tenant, idempotency_key)  # nothing was created
-        raise
-    outcome = _create(request, checked, tenant, claim.batch_id, campaign)
-    idempotency.finish_idempotency_key(tenant, idempotency_key, outcome.model_dump(mode="json"))
+        return checked
+
+    outcome = idempotent.submit_once(
+        tenant,
+        idempotency_key,
+        fingerprint(request),
+        batch_id or new_batch_id(),
+        SubmitOutcome,
+        accept,
+        lambda checked, claimed_id: _create(request, checked, tenant, claimed_id, campaign),
+    )
+    # The recorded answer said `queued`; a replay tells where the batch is now.
+    if outcome.replayed and outcome.batch_id is not None:
+        if (batch := batch_store.get_batch(outcome.batch_id)) is not None:
+            outcome.status = batch.status
     return outcome
 
 

@@ -1,4 +1,5 @@
-from omtx.chemistry import inchikey, validate_ligands
+from omtx.chemistry.ligands import validate_ligands
+from omtx.chemistry.smiles import inchikey
 from omtx.domain import LigandIn
 
 
@@ -52,7 +53,7 @@ def test_names_are_generated_and_duplicates_rejected():
 
 
 def test_large_batches_are_validated_in_parallel_with_the_same_result(monkeypatch):
-    import omtx.chemistry as chemistry
+    import omtx.chemistry.ligands as chemistry
 
     # repeated strings are parsed once: 12 distinct strings, each repeated
     unique = ["CCO", "C1CC", "c1ccccc1", "CC(=O)[O-].[Na+]", "OCC", "XX"] + [f"C{'C' * n}O" for n in range(1, 7)]

@@ -255,7 +255,7 @@ def test_report_draws_the_best_designs_with_antibody_and_epitope_highlighted():
     header = {"batch_id": "b1", "model": "rfantibody", "model_version": "v", "status": "completed",
               "succeeded": 1, "failed": 0, "total": 1, "target_chain": "T", "hotspots": ["T305", "T456"]}  # fmt: skip
     page = report.render(header, rows, [(rows[0], pdb)], positions=[2, 8])
-    assert "$3Dmol.createViewer" in page and report.THREEDMOL in page
+    assert "$3Dmol.createViewer" in page and report.THREE_DMOL in page
     data = json.loads(re.search(r'id="d0">(.*?)</script>', page).group(1))
     assert data["target_chain"] == "T" and data["epitope"] == [305, 456]
     assert "CPU stand-in" in page
@@ -263,7 +263,7 @@ def test_report_draws_the_best_designs_with_antibody_and_epitope_highlighted():
     assert page.index(rows[0]["tag"]) < page.index(rows[-1]["tag"])
     assert "<th>rf2_pae</th><th>design_rf2_rmsd</th>" in page and ("✓" in page or "✗" in page)
     for script in re.findall(r"<script>(.*?)</script>", page, re.S):
-        assert report._hash(script) in report.REPORT_POLICY
+        assert report.script_source(script) in report.REPORT_POLICY
 
 
 def test_openapi_documents_post_designs_with_examples():

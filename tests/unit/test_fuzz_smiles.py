@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rdkit import Chem
 
-from omtx.chemistry import Molecule, describe, validate_ligands
+from omtx.chemistry.ligands import validate_ligands
+from omtx.chemistry.smiles import Molecule, describe
 from omtx.domain import LigandIn
 
 # Random SMILES-like text is mostly invalid: the fixed-point test discards many draws on purpose.

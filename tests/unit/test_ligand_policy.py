@@ -3,7 +3,9 @@ LIGAND_POLICY, and every bad row (schema or chemistry) named in one answer or sk
 
 import pytest
 
-from omtx.chemistry import LIGAND_POLICY, Molecule, Verdict, describe, validate_ligands
+from omtx.chemistry.ligands import validate_ligands
+from omtx.chemistry.policy import LIGAND_POLICY, Verdict
+from omtx.chemistry.smiles import Molecule, describe
 from omtx.domain import BatchRequest, LigandIn
 from omtx.errors import InputError
 from omtx.usecases.submit import fingerprint, read_request, validate

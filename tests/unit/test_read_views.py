@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from omtx.api.routes import _batch_view, _job_view
+from omtx.api.batch_routes import batch_view
+from omtx.api.result_routes import job_view
 from omtx.domain import Batch, BatchStatus, Job, JobStatus, ProteinIn, utcnow
 
 
@@ -19,17 +20,17 @@ def job(**changes: object) -> Job:
 
 
 def test_a_cached_answer_names_the_cache_and_a_retry_counts_every_attempt() -> None:
-    cached = _job_view(job(cached_from="bOther/j1")).model_dump()
+    cached = job_view(job(cached_from="bOther/j1")).model_dump()
     assert cached["executor"] == "cache" and cached["cached_from"] == "bOther/j1"
-    retried = _job_view(job(attempts=1, earlier_attempts=3, retries=1)).model_dump()
+    retried = job_view(job(attempts=1, earlier_attempts=3, retries=1)).model_dump()
     assert (retried["attempts"], retried["run_attempts"], retried["earlier_attempts"], retried["retries"]) == (
         4,
         1,
         3,
         1,
     )
-    assert _job_view(job()).model_dump()["executor"] == "local"
-    assert set(_job_view(job(files={"structure.sdf": "gs://x"})).links) == {"self", "structure.sdf", "results.json"}
+    assert job_view(job()).model_dump()["executor"] == "local"
+    assert set(job_view(job(files={"structure.sdf": "gs://x"})).links) == {"self", "structure.sdf", "results.json"}
 
 
 def test_a_finished_batch_keeps_its_throughput() -> None:
@@ -40,8 +41,8 @@ def test_a_finished_batch_keeps_its_throughput() -> None:
         input_uri="gs://x/y", started_at=now - timedelta(hours=3), finished_at=now - timedelta(hours=2),
         succeeded=3600, failed=0,
     )  # fmt: skip
-    assert _batch_view(batch).jobs_per_s == 1.0  # 3,600 jobs in the hour it ran, not in three
+    assert batch_view(batch).jobs_per_s == 1.0  # 3,600 jobs in the hour it ran, not in three
     cancelled = batch.model_copy(
         update={"status": BatchStatus.CANCELLED, "finished_at": None, "cancelled_at": batch.finished_at}
     )
-    assert _batch_view(cancelled).jobs_per_s == 1.0
+    assert batch_view(cancelled).jobs_per_s == 1.0

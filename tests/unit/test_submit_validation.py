@@ -37,7 +37,7 @@ def test_duplicate_molecules_are_reported():
 
 
 def test_heavy_atom_limits_error_and_warn(monkeypatch):
-    from omtx.chemistry import validate_ligands
+    from omtx.chemistry.ligands import validate_ligands
     from omtx.domain import LigandIn
 
     limits = Limits(max_heavy_atoms=10, warn_heavy_atoms=5)

@@ -22,7 +22,6 @@ from omtx import metrics
 from omtx.domain import Batch, BatchStatus, Counts, Job, utcnow
 from omtx.gcp.clients import firestore_client
 from omtx.gcp.firestore.common import (
-    InvalidCursor,
     Write,
     as_document,
     batch_ref,
@@ -31,7 +30,7 @@ from omtx.gcp.firestore.common import (
     fields_of,
     job_ref,
     shard_ref,
-    stream_fields,
+    tenant_page,
     token_of,
     update_if_unchanged,
 )
@@ -85,18 +84,9 @@ def list_batches(
     tenant: str, *, limit: int, status: str | None = None, cursor: str | None = None
 ) -> tuple[list[Batch], str | None]:
     """Newest first; the cursor is the id of the last batch of the previous page."""
-    query: Any = firestore_client().collection("batches").where(filter=firestore.FieldFilter("tenant", "==", tenant))
-    if status:
-        query = query.where(filter=firestore.FieldFilter("status", "==", status))
-    query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
-    if cursor:
-        after = batch_ref(cursor).get()
-        if not after.exists or after.get("tenant") != tenant:
-            raise InvalidCursor(f"cursor {cursor!r} does not name a batch")
-        query = query.start_after(after)
-    rows = list(stream_fields(query.limit(limit + 1)))
-    batches = [Batch.model_validate(fields) for fields in rows[:limit]]
-    return batches, (batches[-1].batch_id if len(rows) > limit else None)
+    rows, more = tenant_page("batches", tenant, limit=limit, status=status, cursor=cursor, what="batch")
+    batches = [Batch.model_validate(fields) for fields in rows]
+    return batches, (batches[-1].batch_id if more else None)
 
 
 def _active_query() -> Any:

@@ -21,13 +21,13 @@ from omtx.campaigns.state import Campaign, CampaignStatus, StageState
 from omtx.domain import utcnow
 from omtx.gcp.clients import firestore_client
 from omtx.gcp.firestore.common import (
-    InvalidCursor,
     as_document,
     claim_lease,
     fields_of,
     finish_lease,
     release_lease,
     stream_fields,
+    tenant_page,
 )
 
 COLLECTION = "campaigns"
@@ -55,18 +55,9 @@ def list_campaigns(
     tenant: str, *, limit: int, status: str | None = None, cursor: str | None = None
 ) -> tuple[list[Campaign], str | None]:
     """Newest first; the cursor is the id of the last campaign of the previous page."""
-    query: Any = firestore_client().collection(COLLECTION).where(filter=firestore.FieldFilter("tenant", "==", tenant))
-    if status:
-        query = query.where(filter=firestore.FieldFilter("status", "==", status))
-    query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
-    if cursor:
-        after = campaign_ref(cursor).get()
-        if not after.exists or after.get("tenant") != tenant:
-            raise InvalidCursor(f"cursor {cursor!r} does not name a campaign")
-        query = query.start_after(after)
-    rows = list(stream_fields(query.limit(limit + 1)))
-    found = [Campaign.model_validate(fields) for fields in rows[:limit]]
-    return found, (found[-1].campaign_id if len(rows) > limit else None)
+    rows, more = tenant_page(COLLECTION, tenant, limit=limit, status=status, cursor=cursor, what="campaign")
+    found = [Campaign.model_validate(fields) for fields in rows]
+    return found, (found[-1].campaign_id if more else None)
 
 
 def running_campaigns(limit: int) -> list[Campaign]:

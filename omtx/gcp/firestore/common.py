@@ -115,6 +115,26 @@ def token_of(update_time: Any) -> str:
     return str(update_time.rfc3339())
 
 
+def tenant_page(
+    collection: str, tenant: str, *, limit: int, status: str | None, cursor: str | None, what: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of a tenant's documents, newest first, after the one `cursor` names (the id of the
+    last of the previous page, and the tenant's own: anything else is an InvalidCursor naming
+    `what`): its documents' fields, and whether more follow."""
+    documents = firestore_client().collection(collection)
+    query: Any = documents.where(filter=firestore.FieldFilter("tenant", "==", tenant))
+    if status:
+        query = query.where(filter=firestore.FieldFilter("status", "==", status))
+    query = query.order_by("created_at", direction=firestore.Query.DESCENDING)
+    if cursor:
+        after = documents.document(cursor).get()
+        if not after.exists or after.get("tenant") != tenant:
+            raise InvalidCursor(f"cursor {cursor!r} does not name a {what}")
+        query = query.start_after(after)
+    rows = list(stream_fields(query.limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
 def stream_fields(query: Any) -> Iterator[dict[str, Any]]:
     """A query's documents as plain dicts, decoded from the raw protobufs: 2.6× faster than
     `query.stream()` (10,000 job documents: 2.25 s against 5.87 s, measured on the emulator),

@@ -19,14 +19,13 @@ from omtx.predictors.base import (
     COFOLDING_CONFIDENCES,
     H100_USD_PER_S,
     MODAL_H100,
-    POSE_CHECK_KINDS,
     POSE_CHECK_METRICS,
     CostModel,
     Metric,
     ModelSpec,
 )
 from omtx.predictors.boltz2.inputs import AFFINITY_MAX_HEAVY_ATOMS, AFFINITY_WARN_HEAVY_ATOMS
-from omtx.predictors.boltz2.outputs import CONFIDENCE_KEYS, STRUCTURE
+from omtx.predictors.boltz2.outputs import STRUCTURE
 from omtx.predictors.boltz2.params import Boltz2Params
 from omtx.predictors.boltz2.predictor import Boltz2Predictor, create, ligand_problem
 
@@ -47,14 +46,6 @@ SPEC = ModelSpec(
     # Boltz-2's documented use for hit discovery (binder vs decoy) in a screen (A.6).
     primary_metric="affinity_probability_binary",
     higher_is_better=True,
-    metric_kinds={
-        **{key: "number" for key in CONFIDENCE_KEYS},
-        "affinity_pred_value": "number",
-        "affinity_probability_binary": "number",
-        "pic50": "number",
-        "delta_g_kcal": "number",
-        **POSE_CHECK_KINDS,
-    },
     # Memory grows with N²: ~2,000 residues is the reported ceiling on 80 GB (A.8); the
     # ligand's tokens come on top.
     limits=Limits(
@@ -76,6 +67,10 @@ SPEC = ModelSpec(
         Metric("delta_g_kcal", "kcal/mol", "ΔG ≈ −1.364 · pIC50; negative is favourable"),
         Metric("confidence_score", "", "Boltz confidence, 0–1"),
         *COFOLDING_CONFIDENCES,
+        Metric("protein_iptm", "", "protein ipTM"),
+        Metric("complex_iplddt", "", "complex interface pLDDT"),
+        Metric("complex_pde", "Å", "complex predicted distance error"),
+        Metric("complex_ipde", "Å", "complex interface predicted distance error"),
         *POSE_CHECK_METRICS,
     ),
     structure=STRUCTURE,

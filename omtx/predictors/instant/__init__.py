@@ -24,7 +24,6 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.instant:create",
     primary_metric="score",
     higher_is_better=True,
-    metric_kinds={"score": "number"},
     limits=Limits(),
     cost=CostModel(seconds_per_ligand=0.0, hardware="cpu"),
     cacheable=False,  # a load-test model: every job must run

@@ -27,7 +27,7 @@ Importing it loads only the standard library and pydantic: the tools run as subp
 from __future__ import annotations
 
 from omtx.domain import Limits
-from omtx.predictors.base import POSE_CHECK_KINDS, POSE_CHECK_METRICS, CostModel, Metric, ModelSpec
+from omtx.predictors.base import POSE_CHECK_METRICS, CostModel, Metric, ModelSpec
 from omtx.predictors.rfantibody.commands import RFANTIBODY_COMMIT
 from omtx.predictors.rfantibody.params import RfantibodyParams
 from omtx.predictors.rfantibody.predictor import (
@@ -62,25 +62,6 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.rfantibody:create",
     primary_metric="best_interaction_pae",
     higher_is_better=False,
-    metric_kinds={
-        "designs_requested": "number",
-        "backbones": "number",
-        "sequences": "number",
-        "predicted": "number",
-        "passing": "number",
-        "pass_rate": "number",
-        "mpnn_failed_backbones": "number",
-        "best_tag": "text",
-        "best_passes_filters": "bool",
-        "best_interaction_pae": "number",
-        "best_pae": "number",
-        "best_pred_lddt": "number",
-        "best_target_aligned_antibody_rmsd": "number",
-        "best_target_aligned_cdr_rmsd": "number",
-        "best_heavy_sequence": "text",
-        "best_light_sequence": "text",
-        **POSE_CHECK_KINDS,
-    },
     # the protein is the target; RFdiffusion and RF2 grow as O(N²) (README): truncate it
     limits=Limits(protein_min_length=10, protein_max_length=1_000),
     # The default job (10 backbones, 4 sequences each) at the figures above; start-up: container
@@ -104,6 +85,21 @@ SPEC = ModelSpec(
     designs=True,
     metrics=(
         Metric("best_interaction_pae", "Å", "RF2 interaction pAE of the best design; lower is better"),
+        Metric("designs_requested", "", "designs requested (backbones)"),
+        Metric("backbones", "", "backbones RFdiffusion wrote"),
+        Metric("sequences", "", "sequences ProteinMPNN wrote"),
+        Metric("predicted", "", "designs RF2 predicted"),
+        Metric("passing", "", "designs that pass every filter"),
+        Metric("pass_rate", "", "passing / predicted, 0–1"),
+        Metric("mpnn_failed_backbones", "", "backbones ProteinMPNN failed on"),
+        Metric("best_tag", "", "the best design's tag", "text"),
+        Metric("best_passes_filters", "", "the best design passes every filter", "bool"),
+        Metric("best_pae", "Å", "RF2 pAE of the best design"),
+        Metric("best_pred_lddt", "", "RF2 pLDDT of the best design"),
+        Metric("best_target_aligned_antibody_rmsd", "Å", "the best design's antibody RMSD, target-aligned"),
+        Metric("best_target_aligned_cdr_rmsd", "Å", "the best design's CDR RMSD, target-aligned"),
+        Metric("best_heavy_sequence", "", "the best design's heavy chain", "text"),
+        Metric("best_light_sequence", "", "the best design's light chain", "text"),
         *POSE_CHECK_METRICS,
     ),
     structure=STRUCTURE,

@@ -12,7 +12,6 @@ from omtx.docking.ligand import VINA_ELEMENTS
 from omtx.domain import Limits
 from omtx.predictors.base import (
     MODAL_CPU_2_CORES_USD_PER_S,
-    POSE_CHECK_KINDS,
     POSE_CHECK_METRICS,
     CostModel,
     Metric,
@@ -33,15 +32,6 @@ SPEC = ModelSpec(
     predictor="omtx.predictors.vina:create",
     primary_metric="vina_score",
     higher_is_better=False,
-    metric_kinds={
-        "vina_score": "number",
-        "n_poses": "number",
-        "fits_box": "bool",
-        "dock_seconds": "number",
-        "receptor_deleted_residues": "number",
-        "pb_seconds": "number",
-        **POSE_CHECK_KINDS,
-    },
     # DOCKING.md §7: drug-sized ligands take 15–60 s at exhaustiveness 8 on 2 cores; above ~60
     # heavy atoms a ligand needs minutes and 1.5 GB
     limits=Limits(max_heavy_atoms=80, warn_heavy_atoms=50, allowed_elements=VINA_ELEMENTS),
@@ -53,9 +43,10 @@ SPEC = ModelSpec(
     metrics=(
         Metric("vina_score", "kcal/mol", "Vina score of the best pose; more negative binds better"),
         Metric("n_poses", "", "poses returned"),
-        Metric("fits_box", "", "false when the best pose's score is not negative"),
+        Metric("fits_box", "", "false when the best pose's score is not negative", "bool"),
         Metric("dock_seconds", "s", "time the engine took"),
         Metric("receptor_deleted_residues", "", "receptor residues removed in preparation"),
+        Metric("pb_seconds", "s", "time the PoseBusters checks took"),
         *POSE_CHECK_METRICS,
     ),
     structure=STRUCTURE,
