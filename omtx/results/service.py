@@ -53,10 +53,12 @@ def _view(batch: Batch, args: Args, *, paged: bool) -> View:
 
 
 def page(batch: Batch, args: Args) -> tuple[dict[str, Any], Source]:
-    """The ResultsPage body (omtx.api.schemas) of the query `args` asks for."""
+    """The ResultsPage body (omtx.api.schemas) of the query `args` asks for; a finished batch's
+    rows come as JSON already (orjson fragments: the body is for orjson.dumps)."""
     view = _view(batch, args, paged=True)
     if view.table is not None:
-        found, after = view.table.page(batch.batch_id, view.query)
+        found: list[Any]
+        found, after = view.table.page_json(batch.batch_id, view.query)
     else:
         found, after = live.page(batch, view.query, view.catalog)
     body = {
