@@ -25,6 +25,9 @@ from omtx.results.table import ResultsTable, Unusable
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int]
+# A table's bytes per byte of its Parquet file, until a load has measured it (100,000 instant
+# rows: 36 MiB of table from 9.6 MiB of zstd Parquet)
+FIRST_RATIO = 4.0
 
 
 class TableCache:
@@ -37,6 +40,7 @@ class TableCache:
         self._lock = threading.Lock()
         self.loads = 0
         self.evictions = 0
+        self._ratio = FIRST_RATIO  # the largest table-to-file ratio loaded yet
 
     def get(
         self, batch_id: str, revision: int, uri: str, declared: Mapping[str, Kind] | None = None
@@ -97,8 +101,9 @@ class TableCache:
             self._trim()
         return table
 
-    def _trim(self) -> None:
-        used = sum(t.nbytes for t in self._tables.values())
+    def _trim(self, reserve: int = 0) -> None:
+        """Evict the least recently used tables until `reserve` more bytes fit under the bound."""
+        used = sum(t.nbytes for t in self._tables.values()) + reserve
         while used > self.max_bytes and self._tables:
             _, oldest = self._tables.popitem(last=False)
             used -= oldest.nbytes
@@ -106,13 +111,18 @@ class TableCache:
 
     def _load(self, batch_id: str, revision: int, uri: str, declared: Mapping[str, Kind] | None) -> ResultsTable | None:
         try:
-            table = ResultsTable.from_parquet(self._read(uri), declared)
+            data = self._read(uri)
+            with self._lock:
+                self._trim(reserve=int(len(data) * self._ratio))
+            table = ResultsTable.from_parquet(data, declared)
         except (FileNotFoundError, gexc.NotFound):
             log.warning("results export of %s is missing: %s", batch_id, uri)
             return None
         except Unusable as exc:
             log.info("results export of %s served from Firestore: %s", batch_id, exc)
             return None
+        with self._lock:
+            self._ratio = max(self._ratio, table.nbytes / max(1, len(data)))
         if table.written != (batch_id, str(revision)):
             log.warning("results export %s holds %s, not %s revision %d", uri, table.written, batch_id, revision)
             return None
