@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from omtx import progress, spreadsheet
+from omtx import depiction, progress, spreadsheet
 from omtx.api import access, console, designs, openapi
 from omtx.api.schemas import (
     BatchAccepted,
@@ -488,7 +488,12 @@ def get_job_file(request: flask.Request, caller: Principal, batch_id: str, job_i
     uri = job.result_uri if name == "results.json" else job.files.get(name)
     if uri is None:
         raise NotFound(f"job {job_id} has no file {name!r}")
-    return _stream(uri, name)
+    response = _stream(uri, name)
+    if name == depiction.FILE_NAME:
+        # A drawing of the job's canonical SMILES never changes: the console's results table shows
+        # one per row, and each page turn would otherwise ask for every one of them again.
+        response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 def reconcile(request: flask.Request) -> flask.Response:
