@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple
 
 from omtx.domain import Batch
 from omtx.results import cursor, exports, live
-from omtx.results.cache import TableCache
+from omtx.results.cache import ENGINE_BYTES, TableCache
 from omtx.results.catalog import Catalog, declared
 from omtx.results.facets import facets as facets_of
 from omtx.results.query import ResultsQuery, parse, referenced
@@ -29,7 +29,7 @@ def table_cache() -> TableCache:
     global _cache
     with _cache_lock:
         if _cache is None:
-            _cache = TableCache(get_settings().results_cache_mb * 2**20)
+            _cache = TableCache(get_settings().results_cache_mb * 2**20, engine_bytes=ENGINE_BYTES)
         return _cache
 
 
