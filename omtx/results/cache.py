@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, int]
 # What serving the first table adds to an API process once, whatever its size: polars' thread
-# pool, allocator arenas and the code paths it loads (measured 44-46 MiB on Linux, the same after
-# a 3,000-row table as after a 100,000-row one; a table evicted leaves under 5 MiB behind).
-ENGINE_BYTES = 48 * 2**20
+# pool, allocator arenas and the code paths it loads. Measured on Linux: 44-46 MiB in one thread
+# (the same after a 3,000-row table as after a 100,000-row one; an evicted table leaves under
+# 5 MiB behind), about 66 MiB in an API worker serving from many threads.
+ENGINE_BYTES = 72 * 2**20
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None)
 # A table's bytes per byte of its Parquet file, until a load has measured it (100,000 instant
 # rows: 36 MiB of table from 9.6 MiB of zstd Parquet)
