@@ -39,9 +39,7 @@ FIRST_RATIO = 4.0
 
 
 class TableCache:
-    def __init__(
-        self, max_bytes: int, read: Callable[[str], bytes] = storage.get_bytes, engine_bytes: int = 0
-    ) -> None:
+    def __init__(self, max_bytes: int, read: Callable[[str], bytes] = storage.get_bytes, engine_bytes: int = 0) -> None:
         """`engine_bytes`: what the first table adds to the process once, beyond its own size
         (ENGINE_BYTES), counted against the bound from then on."""
         self.max_bytes = max_bytes

@@ -34,7 +34,8 @@ from omtx.results.query import ResultsQuery
 
 ORDERS_KEPT = 8  # sort permutations kept per table
 MASKS_KEPT = 16  # filter masks kept per table
-# Rows kept encoded as JSON per table (about 0.6 kB each): a page of them is a gather of bytes.
+# Rows kept encoded as JSON per table (about 0.6 kB each with every field): a page of them is a
+# gather of bytes.
 ROWS_KEPT = 20_000
 ROW_OVERHEAD = 100  # bytes a kept row costs beyond its JSON (the bytes object, its dict slot)
 FIRST_BLOCK = 1024  # rows of the permutation tried first when a filter thins it out
@@ -44,6 +45,9 @@ FOOTPRINT = 1.5
 KIND_DTYPES: dict[str, Any] = {"number": pl.Float64, "boolean": pl.Boolean}
 # Parquet columns a table needs; an export written before they existed is served from Firestore.
 REQUIRED = frozenset(ROW_FIELDS) | {"files", "result_uri"}
+
+
+RowKey = tuple[int, frozenset[str] | None]  # a row's position and the fields shown (None: all)
 
 
 class Unusable(Exception):
@@ -86,7 +90,7 @@ class ResultsTable:
         self._orders: OrderedDict[tuple[str, bool], Order] = OrderedDict()
         self._masks: OrderedDict[Hashable, np.ndarray[Any, Any]] = OrderedDict()
         self._numbers: dict[str, np.ndarray[Any, Any]] = {}
-        self._encoded: dict[int, bytes] = {}  # row position → the row's JSON (every field)
+        self._encoded: dict[RowKey, bytes] = {}  # a row's JSON in one projection
         self._encoded_bytes = 0
         self._lock = threading.Lock()
         self.base_bytes = int(self.df.estimated_size() * FOOTPRINT + self.index.nbytes)
@@ -163,28 +167,25 @@ class ResultsTable:
         return found, self._after(query, positions)
 
     def page_json(self, batch_id: str, query: ResultsQuery) -> tuple[list[orjson.Fragment], Keyset | None]:
-        """The page as its rows' JSON, for the API's answer. Rows of every field (no `fields`
-        projection) are encoded once and kept: building a row (the gather, to_dicts, its links)
-        was most of a page's cost, more than the batch read every request makes."""
-        if query.fields is not None:
-            found, after = self.page(batch_id, query)
-            return [orjson.Fragment(orjson.dumps(row)) for row in found], after
+        """The page as its rows' JSON, for the API's answer. Each row is encoded once per
+        projection (`fields`) and kept: building a row (the gather, to_dicts, its links) was most
+        of a page's cost, more than the batch read every request makes."""
         positions = self.positions(query, query.limit + 1)
-        shown = [int(p) for p in positions[: query.limit]]
+        shown = [(int(p), query.fields) for p in positions[: query.limit]]
         with self._lock:
-            encoded = {p: self._encoded[p] for p in shown if p in self._encoded}
-        if missing := [p for p in shown if p not in encoded]:
-            records = self.df[missing].to_dicts()
-            for p, row in zip(missing, rows.from_records(batch_id, records, self.metric_fields, query), strict=True):
-                encoded[p] = orjson.dumps(row)
-            self._keep({p: encoded[p] for p in missing})
-        return [orjson.Fragment(encoded[p]) for p in shown], self._after(query, positions)
+            encoded = {key: self._encoded[key] for key in shown if key in self._encoded}
+        if missing := [key for key in shown if key not in encoded]:
+            records = self.df[[p for p, _ in missing]].to_dicts()
+            for key, row in zip(missing, rows.from_records(batch_id, records, self.metric_fields, query), strict=True):
+                encoded[key] = orjson.dumps(row)
+            self._keep({key: encoded[key] for key in missing})
+        return [orjson.Fragment(encoded[key]) for key in shown], self._after(query, positions)
 
-    def _keep(self, new: dict[int, bytes]) -> None:
+    def _keep(self, new: dict[RowKey, bytes]) -> None:
         with self._lock:
-            for p, data in new.items():
-                if p not in self._encoded:
-                    self._encoded[p] = data
+            for key, data in new.items():
+                if key not in self._encoded:
+                    self._encoded[key] = data
                     self._encoded_bytes += len(data)
             while len(self._encoded) > ROWS_KEPT:  # the oldest first (dicts keep insertion order)
                 self._encoded_bytes -= len(self._encoded.pop(next(iter(self._encoded))))
