@@ -2,14 +2,15 @@
 first screen and of its sort and filter interactions (targets: ≤ 1 s and ≤ 300 ms).
 
 Starts its own stack (or uses --api of a running one, with --batch to reuse a seeded batch). The
-batch is seeded straight into Firestore, in the documents the pipeline writes for a finished
-instant batch (batch completed with frozen counts, every job succeeded or failed with its score),
-because running 100,000 jobs through the local pipeline takes most of an hour on 2 cores. No
-aggregated result files are written: the page under test reads jobs through the results API.
+batch is seeded as the aggregator leaves a finished instant batch: its document and its Parquet
+export (omtx.devstack.seed.exported_batch; running 100,000 jobs through the local pipeline takes
+most of an hour on 2 cores), so the page reads its rows from the API's in-memory table.
 
 What is timed, in the page (performance.now()):
 - first screen: from navigation start until the batch header is drawn and the results table holds
-  its first page (the histogram loads beside it and is not waited for);
+  its first page (the histogram loads after it and is not waited for). The first visit, whose
+  request loads the batch's table into the API process, is shown apart from the later ones; the
+  requests the page made for its last first screen are listed with their start and end times;
 - an interaction: from the click or change until the table holds the new page; "page's own
   share" is that time less the wait for the results API's answer (Resource Timing), i.e. what
   the console itself adds on top of the API.
@@ -54,66 +55,26 @@ TIMED = """async ([kind, selector, value]) => {
 }"""
 
 
-def seed(jobs: int) -> str:
-    from omtx.cli.demo_data import CDK2_SEQUENCE
-    from omtx.domain import Batch, BatchStatus, Job, JobStatus, ProteinIn, utcnow
-    from omtx.gcp.firestore import batches as batch_store
-    from omtx.ids import job_id, new_batch_id, shard_count, shard_of
-    from omtx.settings import get_settings
+WATERFALL = """() => performance.getEntriesByType('resource')
+  .map((e) => [e.name.replace(location.origin, ''), e.startTime, e.responseEnd])"""
 
-    settings = get_settings()
-    batch_id = new_batch_id()
-    shards = shard_count(jobs, settings.jobs_per_counter_shard, settings.max_counter_shards)
-    rng = random.Random(7)
-    now = utcnow()
-    records = []
-    failed = 0
-    for i in range(jobs):
-        bad = i % 50 == 49  # as instant's fail_every=50
-        failed += bad
-        records.append(
-            Job(
-                job_id=job_id(batch_id, i),
-                batch_id=batch_id,
-                model="instant",
-                tenant="default",
-                index=i,
-                shard=shard_of(i, jobs, shards),
-                ligand_name=f"L{i:06d}",
-                smiles="C" * (1 + i % 30) + "O",
-                canonical_smiles="C" * (1 + i % 30) + "O",
-                inchikey=f"SEEDED{i:08d}-UHFFFAOYSA-N",
-                input_hash=f"h{i}",
-                status=JobStatus.FAILED if bad else JobStatus.SUCCEEDED,
-                metrics={} if bad else {"score": round(rng.random(), 6)},
-                error="instant model fails every 50th ligand by request" if bad else None,
-                finished_at=now,
-            )
-        )
-    batch = Batch(
-        batch_id=batch_id,
-        tenant="default",
-        name=f"console benchmark ({jobs:,} instant jobs)",
-        model="instant",
-        model_version="instant-1",
-        protein=ProteinIn(sequence=CDK2_SEQUENCE),
-        total=jobs,
-        shard_count=shards,
-        input_uri=f"gs://omtx-inputs/batches/{batch_id}/input.json",
-        status=BatchStatus.COMPLETED_WITH_FAILURES,
-        started_at=now,
-        finished_at=now,
-        succeeded=jobs - failed,
-        failed=failed,
-    )
-    batch_store.create_batch(batch, records)
-    return batch_id
+
+def seed(jobs: int) -> str:
+    """A finished instant batch as the aggregator leaves it: the batch document and its Parquet
+    export (written by the aggregation's own writer; omtx/devstack/seed.py), so its results come
+    from the in-memory table as a finished batch's do."""
+    from omtx.devstack import seed as seeding
+
+    return seeding.exported_batch(jobs, "instant").batch_id
+
+
+def p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
 
 
 def percentiles(values: list[float]) -> str:
-    values = sorted(values)
-    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    return f"p50 {statistics.median(values):7.0f} ms   p95 {p95:7.0f} ms   (n={len(values)})"
+    return f"p50 {statistics.median(values):7.0f} ms   p95 {p95(values):7.0f} ms   (n={len(values)})"
 
 
 def drive(api: str, batch_id: str, rounds: int) -> dict[str, list[float]]:
@@ -132,10 +93,14 @@ def drive(api: str, batch_id: str, rounds: int) -> dict[str, list[float]]:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{api}/ui/")  # warm: the first load compiles the modules once
+        page.goto(f"{api}/ui/batches/{batch_id}")
+        page.wait_for_function(FIRST_SCREEN, timeout=120_000, polling=16)
+        note("first visit (the API loads the table)", page.evaluate("performance.now()"))
         for _ in range(rounds):
             page.goto(f"{api}/ui/batches/{batch_id}")
             page.wait_for_function(FIRST_SCREEN, timeout=120_000, polling=16)
             note("first screen", page.evaluate("performance.now()"))
+            waterfall = page.evaluate(WATERFALL)
             header = 'th[data-metric="score"] button'
             note("sort ascending", page.evaluate(TIMED, ["click", header, None]))
             note("sort descending", page.evaluate(TIMED, ["click", header, None]))
@@ -146,6 +111,9 @@ def drive(api: str, batch_id: str, rounds: int) -> dict[str, list[float]]:
             note("status filter (failed)", page.evaluate(TIMED, ["change", "#r-status", "failed"]))
             note("status filter (any)", page.evaluate(TIMED, ["change", "#r-status", ""]))
         browser.close()
+    print("the requests of the last first screen (ms from navigation start):")
+    for name, start, end in waterfall:
+        print(f"  {start:6.0f} – {end:6.0f}  {name}")
     return timings
 
 
@@ -183,11 +151,15 @@ def main() -> None:
         timings = drive(api, batch_id, args.rounds)
         print(f"console on {batch_id} ({args.jobs:,} jobs), Chromium at 1280 px, {args.rounds} rounds:")
         for name, values in timings.items():
-            print(f"  {name:26s} {percentiles(values)}")
+            print(f"  {name:38s} {percentiles(values)}")
         own = "interactions: page's own"
-        interactions = [v for name, values in timings.items() if name not in {"first screen", own} for v in values]
-        print(f"  {'all interactions':26s} {percentiles(interactions)}")
-        print("targets: first screen ≤ 1000 ms, interactions ≤ 300 ms")
+        screens = {"first screen", "first visit (the API loads the table)", own}
+        interactions = [v for name, values in timings.items() if name not in screens for v in values]
+        print(f"  {'all interactions':38s} {percentiles(interactions)}")
+        print(f"targets (load average now {os.getloadavg()[0]:.1f}):")
+        first, every = p95(timings["first screen"]), p95(interactions)
+        print(f"  {'PASS' if first <= 1000 else 'FAIL'}  first screen p95 {first:.0f} ms ≤ 1000 ms")
+        print(f"  {'PASS' if every <= 300 else 'FAIL'}  sort/filter interactions p95 {every:.0f} ms ≤ 300 ms")
     finally:
         if stack is not None:
             stack.down(snapshot=False)

@@ -8,7 +8,7 @@ from typing import Any
 import flask
 import orjson
 
-from omtx import spreadsheet
+from omtx import depiction, spreadsheet
 from omtx.api import designs
 from omtx.api.batch_routes import EXPORTS
 from omtx.api.http import json_response, stored_export, stream_file
@@ -80,4 +80,9 @@ def get_job_file(request: flask.Request, caller: Principal, batch_id: str, job_i
     uri = job.result_uri if name == "results.json" else job.files.get(name)
     if uri is None:
         raise NotFound(f"job {job_id} has no file {name!r}")
-    return stream_file(uri, name)
+    response = stream_file(uri, name)
+    if name == depiction.FILE_NAME:
+        # A drawing of the job's canonical SMILES never changes: the console's results table shows
+        # one per row, and each page turn would otherwise ask for every one of them again.
+        response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple
 
 from omtx.domain import Batch
 from omtx.results import cursor, exports, live
-from omtx.results.cache import TableCache
+from omtx.results.cache import ENGINE_BYTES, TableCache
 from omtx.results.catalog import Catalog, declared
 from omtx.results.facets import facets as facets_of
 from omtx.results.query import ResultsQuery, parse, referenced
@@ -29,7 +29,7 @@ def table_cache() -> TableCache:
     global _cache
     with _cache_lock:
         if _cache is None:
-            _cache = TableCache(get_settings().results_cache_mb * 2**20)
+            _cache = TableCache(get_settings().results_cache_mb * 2**20, engine_bytes=ENGINE_BYTES)
         return _cache
 
 
@@ -53,10 +53,12 @@ def _view(batch: Batch, args: Args, *, paged: bool) -> View:
 
 
 def page(batch: Batch, args: Args) -> tuple[dict[str, Any], Source]:
-    """The ResultsPage body (omtx.api.schemas) of the query `args` asks for."""
+    """The ResultsPage body (omtx.api.schemas) of the query `args` asks for; a finished batch's
+    rows come as JSON already (orjson fragments: the body is for orjson.dumps)."""
     view = _view(batch, args, paged=True)
     if view.table is not None:
-        found, after = view.table.page(batch.batch_id, view.query)
+        found: list[Any]
+        found, after = view.table.page_json(batch.batch_id, view.query)
     else:
         found, after = live.page(batch, view.query, view.catalog)
     body = {

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,6 +34,10 @@ from omtx.results.query import ResultsQuery
 
 ORDERS_KEPT = 8  # sort permutations kept per table
 MASKS_KEPT = 16  # filter masks kept per table
+# Rows kept encoded as JSON per table (about 0.6 kB each with every field): a page of them is a
+# gather of bytes.
+ROWS_KEPT = 20_000
+ROW_OVERHEAD = 100  # bytes a kept row costs beyond its JSON (the bytes object, its dict slot)
 FIRST_BLOCK = 1024  # rows of the permutation tried first when a filter thins it out
 # polars' estimated_size leaves out what its string views and allocator hold: a 100,000-row table
 # takes about 1.45x its estimate in resident memory (measured), so the cache counts that.
@@ -40,6 +45,9 @@ FOOTPRINT = 1.5
 KIND_DTYPES: dict[str, Any] = {"number": pl.Float64, "boolean": pl.Boolean}
 # Parquet columns a table needs; an export written before they existed is served from Firestore.
 REQUIRED = frozenset(ROW_FIELDS) | {"files", "result_uri"}
+
+
+RowKey = tuple[int, frozenset[str] | None]  # a row's position and the fields shown (None: all)
 
 
 class Unusable(Exception):
@@ -82,6 +90,8 @@ class ResultsTable:
         self._orders: OrderedDict[tuple[str, bool], Order] = OrderedDict()
         self._masks: OrderedDict[Hashable, np.ndarray[Any, Any]] = OrderedDict()
         self._numbers: dict[str, np.ndarray[Any, Any]] = {}
+        self._encoded: dict[RowKey, bytes] = {}  # a row's JSON in one projection
+        self._encoded_bytes = 0
         self._lock = threading.Lock()
         self.base_bytes = int(self.df.estimated_size() * FOOTPRINT + self.index.nbytes)
         self.written: tuple[str, str] | None = None  # (batch, revision) its export names
@@ -141,6 +151,7 @@ class ResultsTable:
     def nbytes(self) -> int:
         with self._lock:
             derived = sum(o.nbytes for o in self._orders.values()) + sum(m.nbytes for m in self._masks.values())
+            derived += self._encoded_bytes + ROW_OVERHEAD * len(self._encoded)
             return self.base_bytes + derived + sum(a.nbytes for a in self._numbers.values())
 
     def column(self, name: str) -> str:
@@ -151,15 +162,41 @@ class ResultsTable:
 
     def page(self, batch_id: str, query: ResultsQuery) -> tuple[list[dict[str, Any]], Keyset | None]:
         positions = self.positions(query, query.limit + 1)
-        more = len(positions) > query.limit
-        frame = self.df[positions[: query.limit]]
-        found = rows.from_records(batch_id, frame.to_dicts(), self.metric_fields, query)
-        after = None
-        if more and found:
-            last = frame.row(frame.height - 1, named=True)
-            value = None if query.order is None or query.constant_order else last[self.column(query.order)]
-            after = Keyset(value, int(last["index"]))
-        return found, after
+        shown = positions[: query.limit]
+        found = rows.from_records(batch_id, self.df[shown].to_dicts(), self.metric_fields, query)
+        return found, self._after(query, positions)
+
+    def page_json(self, batch_id: str, query: ResultsQuery) -> tuple[list[orjson.Fragment], Keyset | None]:
+        """The page as its rows' JSON, for the API's answer. Each row is encoded once per
+        projection (`fields`) and kept: building a row (the gather, to_dicts, its links) was most
+        of a page's cost, more than the batch read every request makes."""
+        positions = self.positions(query, query.limit + 1)
+        shown = [(int(p), query.fields) for p in positions[: query.limit]]
+        with self._lock:
+            encoded = {key: self._encoded[key] for key in shown if key in self._encoded}
+        if missing := [key for key in shown if key not in encoded]:
+            records = self.df[[p for p, _ in missing]].to_dicts()
+            for key, row in zip(missing, rows.from_records(batch_id, records, self.metric_fields, query), strict=True):
+                encoded[key] = orjson.dumps(row)
+            self._keep({key: encoded[key] for key in missing})
+        return [orjson.Fragment(encoded[key]) for key in shown], self._after(query, positions)
+
+    def _keep(self, new: dict[RowKey, bytes]) -> None:
+        with self._lock:
+            for key, data in new.items():
+                if key not in self._encoded:
+                    self._encoded[key] = data
+                    self._encoded_bytes += len(data)
+            while len(self._encoded) > ROWS_KEPT:  # the oldest first (dicts keep insertion order)
+                self._encoded_bytes -= len(self._encoded.pop(next(iter(self._encoded))))
+
+    def _after(self, query: ResultsQuery, positions: np.ndarray[Any, Any]) -> Keyset | None:
+        """The keyset of the page's last row when the view goes on past it."""
+        if len(positions) <= query.limit or query.limit < 1:
+            return None
+        last = int(positions[query.limit - 1])
+        value = None if query.order is None or query.constant_order else self.df[self.column(query.order)][last]
+        return Keyset(value, int(self.index[last]))
 
     def frames(self, query: ResultsQuery, size: int = 10_000) -> Iterator[pl.DataFrame]:
         """Every row of the view in order, a frame at a time (exports)."""

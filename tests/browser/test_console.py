@@ -237,6 +237,21 @@ def test_4_a_docked_jobs_3d_view_draws_the_complex(console, tmp_path):
     expect(unit).to_contain_text("kcal/mol")
     links = page.locator("#files a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert sorted(links) == sorted(v for k, v in job["links"].items() if k != "self")
+    # PoseBusters' verdict on the docked pose, as the job's metrics give it
+    verdict = page.locator("#posebusters")
+    if job["metrics"]["pb_valid"]:
+        expect(verdict).to_contain_text("All checks passed")
+    else:
+        expect(verdict).to_contain_text("Failed checks: " + ", ".join(job["metrics"]["pb_failed"]))
+
+    # The results table draws the job's 2D depiction, loaded lazily, and the browser may keep it.
+    svg = job["links"]["ligand.svg"]
+    assert "private, max-age" in requests.get(console.base + svg, timeout=30).headers["Cache-Control"]
+    page = console.open(f"/ui/batches/{batch_id}")
+    drawing = page.locator(f'#results-table tr[data-job="{job["job_id"]}"] td[data-col="depiction"] img')
+    expect(drawing).to_have_attribute("src", svg)
+    expect(drawing).to_have_attribute("loading", "lazy")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=drawing.element_handle())
 
 
 def test_5_download_this_view_exports_exactly_the_filtered_sorted_rows(console, scored):

@@ -104,3 +104,44 @@ def test_an_export_that_cannot_back_a_table_is_left_to_firestore(tmp_path: Path)
     assert cache.get("b1", 0, "old") is None
     assert cache.get("b1", 0, "old") is None and store.reads == 1, "not read again"
     assert cache.get("b2", 0, "missing") is None
+
+
+def test_room_is_made_before_a_table_loads(tmp_path: Path, monkeypatch) -> None:
+    """The tables a new one displaces are evicted before it is parsed, so their memory and the new
+    table's are never held at once past the bound."""
+    from omtx.results import cache as cache_module
+
+    store = Store()
+    for b in ("b1", "b2", "b3"):
+        store.files[b] = export(b, 0, 2000, tmp_path)
+    cache = TableCache(10**9, store.read)
+    size = cache.get("b1", 0, "b1").nbytes  # type: ignore[union-attr]
+    cache.max_bytes = int(size * 2.5)
+    cache.get("b2", 0, "b2")
+    held_while_parsing = []
+    parse = cache_module.ResultsTable.from_parquet
+
+    def watched(data: bytes, declared: object = None) -> object:
+        held_while_parsing.append(sum(t.nbytes for t in cache._tables.values()))
+        return parse(data, declared)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module.ResultsTable, "from_parquet", watched)
+    cache.get("b3", 0, "b3")
+    assert held_while_parsing == [size], "b1, the least recent, went before b3 was parsed"
+    assert cache.nbytes <= cache.max_bytes and cache.stats()["tables"] == 2
+
+
+def test_the_engines_one_time_cost_is_counted_once_a_table_has_loaded(tmp_path: Path) -> None:
+    store = Store()
+    for b in ("b1", "b2"):
+        store.files[b] = export(b, 0, 2000, tmp_path)
+    size = TableCache(10**9, store.read).get("b1", 0, "b1").nbytes  # type: ignore[union-attr]
+    engine = size // 2
+    cache = TableCache(int(size * 2.2), store.read, engine_bytes=engine)
+    assert cache.nbytes == 0, "nothing loaded: no engine"
+    cache.get("b1", 0, "b1")
+    assert cache.nbytes == size + engine
+    cache.get("b2", 0, "b2")  # two tables and the engine are over the bound: b1 goes
+    assert cache.stats()["tables"] == 1 and cache.nbytes == size + engine <= cache.max_bytes
+    too_small = TableCache(size + engine - 1, store.read, engine_bytes=engine)
+    assert too_small.get("b1", 0, "b1") is not None and too_small.stats()["tables"] == 0

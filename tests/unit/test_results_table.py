@@ -8,6 +8,7 @@ import io
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +187,44 @@ def test_projection_keeps_the_identity_and_the_chosen_metrics() -> None:
             "links": {"self": "/v1/batches/b1/jobs/j"},
         }
     ]
+
+
+PROJECTIONS = [None, frozenset({"job_id", "index", "a"}), frozenset({"job_id", "index", "ligand_name", "j"})]
+
+
+@settings(max_examples=150, deadline=None)
+@given(tables(), queries())
+def test_encoded_pages_are_the_pages(found: list[dict[str, Any]], q: ResultsQuery) -> None:
+    """The API's pages (rows kept as JSON once encoded, per projection) are the table's pages,
+    each projection walked twice: the second walk is answered from the kept rows."""
+    table = ResultsTable.from_rows(found, KINDS)
+    for fields in PROJECTIONS * 2:
+        query = replace(q, fields=fields)
+        while True:
+            page, after = table.page("b1", query)
+            encoded, encoded_after = table.page_json("b1", query)
+            assert [orjson.loads(orjson.dumps(row)) for row in encoded] == orjson.loads(orjson.dumps(page))
+            assert encoded_after == after
+            if after is None:
+                break
+            query = replace(query, after=after)
+
+
+def test_kept_rows_are_counted_and_bounded(monkeypatch: Any) -> None:
+    from omtx.results import table as table_module
+
+    monkeypatch.setattr(table_module, "ROWS_KEPT", 5)
+    found = [
+        result_rows.from_document("b1", {"job_id": f"{i:016x}", "index": i, "metrics": {"a": i}}, ResultsQuery())
+        for i in range(12)
+    ]
+    table = ResultsTable.from_rows(found, {"a": "number"})
+    before = table.nbytes
+    table.page_json("b1", ResultsQuery(limit=3))
+    grown = table.nbytes
+    assert grown > before
+    table.page_json("b1", ResultsQuery(limit=12))
+    assert len(table._encoded) == 5
+    assert table._encoded_bytes == sum(len(data) for data in table._encoded.values())
+    rows, _ = table.page_json("b1", ResultsQuery(limit=12))
+    assert [orjson.loads(orjson.dumps(r))["index"] for r in rows] == list(range(12))

@@ -46,6 +46,10 @@ async function start() {
   for (const a of document.querySelectorAll('.top nav a')) {
     if (a.getAttribute('href') === location.pathname) a.setAttribute('aria-current', 'page');
   }
+  const found = PAGES.map(([pattern, page]) => [location.pathname.match(pattern), page]).find(([m]) => m);
+  // The page's modules load while the session is asked for, not after it (one round trip less).
+  const loading = found ? import(`./${found[1]}.js`) : null;
+  loading?.catch(() => {});
   let session;
   try {
     session = await api.session();
@@ -55,13 +59,12 @@ async function start() {
     return replace(main, h('h1', {}, 'The API did not answer'), problem(error));
   }
   who(session);
-  const found = PAGES.map(([pattern, page]) => [location.pathname.match(pattern), page]).find(([m]) => m);
   if (!found) {
     title('Not found');
     return replace(main, h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '/ui/' }, 'My batches')));
   }
-  const [match, page] = found;
-  const module = await import(`./${page}.js`);
+  const [match] = found;
+  const module = await loading;
   try {
     await module.render(main, ...match.slice(1));
   } catch (error) {

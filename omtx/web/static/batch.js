@@ -3,7 +3,7 @@
 // batch is final (see batches.js for why polling), then loads the results once more.
 import { api } from './api.js';
 import { FINAL, badge, card, duration, fmt, h, problem, progressBar, replace, title, when } from './dom.js';
-import { resultsTable } from './results.js';
+import { firstPage, resultsTable } from './results.js';
 
 const POLL_MS = 2000;
 const DOWNLOADS = [
@@ -28,8 +28,11 @@ function webhooks(batch) {
 }
 
 export async function render(main, batchId) {
-  const models = await api.models();
-  let batch = await api.batch(batchId);
+  // Asked for together, with the results' first page: the first screen waits for the slowest of
+  // the three, not for each in turn.
+  const first = firstPage(batchId);
+  const [models, loaded] = await Promise.all([api.models(), api.batch(batchId)]);
+  let batch = loaded;
   const spec = models.find((m) => m.name === batch.model);
   title(batch.name || batchId);
   const status = h('div', { id: 'batch-status' });
@@ -37,7 +40,7 @@ export async function render(main, batchId) {
   const downloads = h('div', { class: 'row', id: 'downloads' });
   const events = h('div');
   const message = h('div', { role: 'status', 'aria-live': 'polite' });
-  const table = resultsTable(batchId, spec);
+  const table = resultsTable(batchId, spec, first);
   // A final batch is finalised a moment later (its result files written): only then may it be
   // deleted, and only then are its downloads there.
   const written = () => Object.keys(batch.links).some((k) => k !== 'self' && k !== 'results');

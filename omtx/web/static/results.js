@@ -8,14 +8,23 @@ import { csvCell, decimalsOf, fmt, h, problem, replace } from './dom.js';
 import { histogram } from './histogram.js';
 
 const EXPORT_PAGE = 1000;
+const PAGE_SIZE = 50;
 const FIXED = ['index', 'depiction', 'ligand_name', 'smiles', 'status'];
 
-export function resultsTable(batchId, spec) {
+// The table's first page (no sort, no filter), for a page to ask for beside its own first data
+// and hand to resultsTable: the first screen then waits for one round trip, not two in turn.
+export function firstPage(batchId) {
+  const pending = api.results(batchId, { limit: PAGE_SIZE });
+  pending.catch(() => {});
+  return pending;
+}
+
+export function resultsTable(batchId, spec, prefetched = null) {
   const metrics = spec ? spec.metrics : [];
   const units = Object.fromEntries(metrics.map((m) => [m.name, m.unit]));
   const primary = spec ? spec.primary_metric : null;
   const stored = JSON.parse(localStorage.getItem(`omtx.columns.${spec?.name}`) || 'null');
-  const state = { order: '', status: '', q: '', ranges: {}, cursors: [null], size: 50, metricNames: metrics.map((m) => m.name),
+  const state = { order: '', status: '', q: '', ranges: {}, cursors: [null], size: PAGE_SIZE, metricNames: metrics.map((m) => m.name),
     hidden: new Set(stored || []) };
   const head = h('thead');
   const body = h('tbody');
@@ -23,7 +32,7 @@ export function resultsTable(batchId, spec) {
   const error = h('div');
   const statusSelect = h('select', { id: 'r-status' }, ['', 'succeeded', 'failed', 'running', 'queued', 'cancelled'].map((s) => h('option', { value: s }, s || 'any status')));
   const search = h('input', { type: 'search', id: 'r-search', placeholder: 'name, SMILES or InChIKey', disabled: true, title: 'needs text search in the results API (q)' });
-  const sizeSelect = h('select', { id: 'r-size' }, [25, 50, 100, 250].map((n) => h('option', { value: n, selected: n === 50 }, n)));
+  const sizeSelect = h('select', { id: 'r-size' }, [25, 50, 100, 250].map((n) => h('option', { value: n, selected: n === PAGE_SIZE }, n)));
   const rangesBox = h('div', { class: 'ranges', id: 'r-ranges' });
   const chooser = h('div');
   const prev = h('button', { type: 'button', id: 'r-prev', onclick: () => { state.cursors.splice(-2, 2); load(); } }, '← Previous');
@@ -133,13 +142,13 @@ export function resultsTable(batchId, spec) {
 
   // Only the latest request draws: an answer to an earlier filter that arrives late is dropped.
   let ticket = 0;
-  async function load() {
+  async function load(pending = null) {
     const mine = ++ticket;
     const cursor = state.cursors[state.cursors.length - 1];
     const started = performance.now();
     body.dataset.state = 'loading';
     try {
-      const page = await api.results(batchId, { ...params(), cursor });
+      const page = await (pending || api.results(batchId, { ...params(), cursor }));
       if (mine !== ticket) return;
       const seen = new Set(state.metricNames);
       const known = seen.size;
@@ -234,13 +243,20 @@ export function resultsTable(batchId, spec) {
 
   return {
     element,
+    // The first page is asked for at once; the API's capabilities (its OpenAPI document) and the
+    // histogram (facets of every row) come after it, so neither delays the first screen.
     async reload() {
+      drawChooser();
+      drawRanges();
+      state.cursors = [null];
+      // The prefetched first page answers the first load only (its view is the initial state's).
+      const first = load(prefetched);
+      prefetched = null;
       capabilities = await api.capabilities().catch(() => capabilities);
       search.disabled = !capabilities.search;
       if (capabilities.search) search.removeAttribute('title');
-      drawChooser();
-      drawRanges();
-      await restart();
+      await first;
+      hist.load(histogramValues);
     },
   };
 }
