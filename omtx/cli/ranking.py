@@ -32,6 +32,10 @@ class UnknownMetric(ValueError):
     """The batch's model writes no such metric; the message names the ones it writes."""
 
 
+# View parameters `omtx results` sets from its own options, never from --where
+OWN_OPTIONS = {"order_by": "--sort", "limit": "--top", "cursor": "--top", "fields": "the table's columns"}
+
+
 class BadFilter(ValueError):
     """A --where option that is not NAME=VALUE."""
 
@@ -44,6 +48,8 @@ def filters(where: list[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise BadFilter(f"--where {item!r}: write NAME=VALUE, e.g. pb_valid=true or min_qed=0.5")
+        if name.strip() in OWN_OPTIONS:
+            raise BadFilter(f"--where {item!r}: use {OWN_OPTIONS[name.strip()]} instead")
         if name.strip() in found:
             raise BadFilter(f"--where {item!r}: {name.strip()} is given twice")
         found[name.strip()] = value.strip()

@@ -66,6 +66,8 @@ def test_where_options_become_the_views_query_parameters():
         (["=true"], "write NAME=VALUE"),
         (["pb_valid="], "write NAME=VALUE"),
         (["pb_valid=true", "pb_valid=false"], "pb_valid is given twice"),
+        (["order_by=-qed"], "use --sort"),
+        (["limit=5"], "use --top"),
     ],
 )
 def test_a_where_that_is_not_name_value_is_refused_with_its_text(where, message):
