@@ -136,6 +136,16 @@ class InfraConfig(BaseModel):
         "metrics.aggregate_score",
         "metrics.best_interaction_pae",
     )
+    # Boolean metrics a running batch's results may be filtered on (`pb_valid=true`): each gets
+    # indexes with every sortable field (tests/infra checks every model's booleans are here).
+    flag_job_fields: tuple[str, ...] = (
+        "metrics.pb_valid",
+        "metrics.lipinski_pass",
+        "metrics.fits_box",
+        "metrics.has_clashes",
+        "metrics.has_inter_chain_clashes",
+        "metrics.best_passes_filters",
+    )
 
     modal_workspace_id: str = Field(pattern=r"^ac-[A-Za-z0-9]+$")
     modal_environment: str = "main"

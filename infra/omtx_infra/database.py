@@ -30,7 +30,9 @@ class CompositeIndex:
         return f"{self.collection}{'-group' if self.group else ''}-{parts}"
 
 
-def composite_indexes(sortable_job_fields: tuple[str, ...]) -> list[CompositeIndex]:
+def composite_indexes(
+    sortable_job_fields: tuple[str, ...], flag_job_fields: tuple[str, ...] = ()
+) -> list[CompositeIndex]:
     indexes = [
         # list_batches: tenant ==, [status ==], newest first
         CompositeIndex("batches", (("tenant", ASC), ("created_at", DESC))),
@@ -57,6 +59,13 @@ def composite_indexes(sortable_job_fields: tuple[str, ...]) -> list[CompositeInd
         for order in (ASC, DESC):
             indexes.append(CompositeIndex("jobs", ((field, order), ("index", ASC))))
             indexes.append(CompositeIndex("jobs", (("status", ASC), (field, order), ("index", ASC))))
+    # query_jobs filtered on a boolean metric (flag ==), in index order or ordered by a sortable
+    # field; with status == as well, Firestore merges these with the status indexes above
+    for flag in flag_job_fields:
+        indexes.append(CompositeIndex("jobs", ((flag, ASC), ("index", ASC))))
+        for field in sortable_job_fields:
+            for order in (ASC, DESC):
+                indexes.append(CompositeIndex("jobs", ((flag, ASC), (field, order), ("index", ASC))))
     return indexes
 
 
@@ -102,7 +111,7 @@ def create_database(cfg: InfraConfig) -> firestore.Database:
         deletion_policy="ABANDON",
     )
     after_db = pulumi.ResourceOptions(depends_on=[database])
-    for index in composite_indexes(cfg.sortable_job_fields):
+    for index in composite_indexes(cfg.sortable_job_fields, cfg.flag_job_fields):
         firestore.Index(
             index.resource_name,
             project=cfg.project,

@@ -117,7 +117,7 @@ VIEW_PARAMETERS = [
         "required": False,
         "description": "Filters on the batch's metrics, each its own query parameter: min_<metric>= and "
         "max_<metric>= (numbers; bounds included), <metric>=true|false (boolean metrics, e.g. "
-        "lipinski_pass=true). A name that is not a metric of the batch, or any other unknown "
+        "lipinski_pass=true, pb_valid=true). A name that is not a metric of the batch, or any other unknown "
         "parameter, is a 400 that lists the batch's metrics (GET …/facets lists them too).",
         "schema": {
             "type": "object",

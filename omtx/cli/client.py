@@ -53,9 +53,16 @@ class ApiClient:
         return self.call("GET", f"/v1/batches/{batch_id}")
 
     def results(
-        self, batch_id: str, limit: int = 1000, order_by: str | None = None, status: str | None = None
+        self,
+        batch_id: str,
+        limit: int = 1000,
+        order_by: str | None = None,
+        status: str | None = None,
+        filters: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
+        """A page of the batch's results view; `filters` are the view's own query parameters
+        (`pb_valid=true`, `min_qed=0.5`), checked by the server."""
+        params: dict[str, Any] = dict(filters or {}) | {"limit": limit}
         if order_by:
             params["order_by"] = order_by
         if status:

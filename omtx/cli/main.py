@@ -253,22 +253,27 @@ def results(
     sort: str | None = typer.Option(
         None, help="Metric to order by, '-' prefix for descending; default: the model's primary metric, best first"
     ),
+    where: list[str] = typer.Option(
+        [], help="A filter of the results view, NAME=VALUE: pb_valid=true, min_qed=0.5, max_vina_score=-7 (repeatable)"
+    ),
 ) -> None:
     """The batch's hits as a table, ranked by the server."""
     client = api_client()
     try:
-        _ranked(client, client.batch(batch_id), top, sort)
+        _ranked(client, client.batch(batch_id), top, sort, ranking.filters(where))
     except ApiError as exc:
         raise _fail(exc) from exc
-    except ranking.UnknownMetric as exc:
+    except (ranking.UnknownMetric, ranking.BadFilter) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
 
 
-def _ranked(client: ApiClient, batch: dict[str, Any], top: int, sort: str | None = None) -> None:
+def _ranked(
+    client: ApiClient, batch: dict[str, Any], top: int, sort: str | None = None, where: dict[str, str] | None = None
+) -> None:
     order, primary = ranking.order_for(client, batch, sort)
-    body = client.results(batch["batch_id"], limit=top, order_by=order)
-    ranking.print_results(console, body, top, primary, order)
+    body = client.results(batch["batch_id"], limit=top, order_by=order, filters=where)
+    ranking.print_results(console, body, top, primary, order, where)
 
 
 # --- demo ---------------------------------------------------------------------------------------

@@ -32,6 +32,30 @@ class UnknownMetric(ValueError):
     """The batch's model writes no such metric; the message names the ones it writes."""
 
 
+# View parameters `omtx results` sets from its own options, never from --where
+OWN_OPTIONS = {"order_by": "--sort", "limit": "--top", "cursor": "--top", "fields": "the table's columns"}
+
+
+class BadFilter(ValueError):
+    """A --where option that is not NAME=VALUE."""
+
+
+def filters(where: list[str]) -> dict[str, str]:
+    """`--where` options (`pb_valid=true`, `min_qed=0.5`) as the results view's query parameters;
+    the server checks each name against the batch's metrics and each value against its kind."""
+    found: dict[str, str] = {}
+    for item in where:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise BadFilter(f"--where {item!r}: write NAME=VALUE, e.g. pb_valid=true or min_qed=0.5")
+        if name.strip() in OWN_OPTIONS:
+            raise BadFilter(f"--where {item!r}: use {OWN_OPTIONS[name.strip()]} instead")
+        if name.strip() in found:
+            raise BadFilter(f"--where {item!r}: {name.strip()} is given twice")
+        found[name.strip()] = value.strip()
+    return found
+
+
 def model_of(client: ApiClient, name: str) -> dict[str, Any] | None:
     return next((m for m in client.models()["models"] if m["name"] == name), None)
 
@@ -69,7 +93,14 @@ def _unknown(batch: dict[str, Any], model: dict[str, Any] | None, wanted: str, w
     )
 
 
-def print_results(console: Console, body: dict[str, Any], top: int, primary: str | None, order: str | None) -> None:
+def print_results(
+    console: Console,
+    body: dict[str, Any],
+    top: int,
+    primary: str | None,
+    order: str | None,
+    where: dict[str, str] | None = None,
+) -> None:
     jobs = body["jobs"][:top]
     metrics = [primary] if primary and any(primary in j["metrics"] for j in jobs) else []
     metrics += [k for k in SHOWN if k not in metrics and any(k in j["metrics"] for j in jobs)]
@@ -86,7 +117,9 @@ def print_results(console: Console, body: dict[str, Any], top: int, primary: str
         cells = (_fmt(job["metrics"].get(m)) for m in metrics)
         table.add_row(str(rank), str(job["index"]), job["ligand_name"], status, *cells)
     console.print(table)
-    if not jobs:
+    if not jobs and where:
+        console.print("no job matches " + " and ".join(f"{k}={v}" for k, v in where.items()))
+    elif not jobs:
         console.print("no job has " + (f"a value for {order.removeprefix('-')} yet" if order else "finished yet"))
     results = body.get("results") or {}
     if results:

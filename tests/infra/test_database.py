@@ -3,6 +3,7 @@
 from omtx.devstack.provision import SHARD_TRIGGER_ID
 from omtx.gcp.firestore.jobs import JOB_FIELDS
 from omtx.predictors.registry import MODELS
+from omtx.results.catalog import declared as kinds
 from omtx_infra.config import InfraConfig
 from tests.infra.program import Deployed
 
@@ -52,6 +53,21 @@ def test_every_models_primary_metric_is_sortable_by_default() -> None:
     missing = {f"metrics.{m.primary_metric}" for m in MODELS.values()} - set(sortable)
     assert not missing, f"add {sorted(missing)} to sortable_job_fields in infra/omtx_infra/config.py"
     assert {f for f in sortable if not f.startswith("metrics.")} <= JOB_FIELDS
+
+
+def test_every_models_boolean_metrics_are_filterable_by_default(deployed: Deployed) -> None:
+    """`pb_valid=true` on a running batch is an equality on the flag, in index order or ordered by
+    a sortable field: Firestore needs a composite index for each (the emulator needs none)."""
+    flags = InfraConfig.model_fields["flag_job_fields"].default
+    declared = {f"metrics.{name}" for m in MODELS for name, kind in kinds(m).items() if kind == "boolean"}
+    assert not declared - set(flags), (
+        f"add {sorted(declared - set(flags))} to flag_job_fields in infra/omtx_infra/config.py"
+    )
+    found = indexes(deployed)
+    assert ("jobs", "COLLECTION", (("metrics.pb_valid", A), ("index", A))) in found
+    assert ("jobs", "COLLECTION", (("metrics.pb_valid", A), ("metrics.vina_score", A), ("index", A))) in found
+    assert ("jobs", "COLLECTION", (("metrics.lipinski_pass", A), ("metrics.qed", D), ("index", A))) in found
+    assert len(found) <= 200  # Firestore's limit of composite indexes per database
 
 
 def test_exempt_fields_are_never_queried(deployed: Deployed) -> None:

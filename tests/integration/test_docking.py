@@ -1,6 +1,9 @@
 """A Vina docking batch through the stack: the receptor is checked and stored at submit, ligands
 Vina cannot type are refused there, and every docked job has its poses and complex."""
 
+import csv
+import io
+
 import gemmi
 import pytest
 import requests
@@ -70,6 +73,18 @@ def test_docking_batch_runs_end_to_end(settings):
     valid = sum(job.metrics["pb_valid"] for job in job_store.iter_jobs(batch_id))
     assert summary["pose_checks"] == {"best_poses_checked": 2, "best_poses_valid": valid, "fraction_valid": valid / 2}
     assert summary["flags"]["pb_valid"]["n"] == 2
+    # a table of results filtered on the pose check: the valid jobs, the others, and a bad value named
+    api = f"{settings.api_base_url}/v1/batches/{batch_id}"
+    for flag in (True, False):
+        expected = sorted(job.index for job in job_store.iter_jobs(batch_id) if job.metrics["pb_valid"] is flag)
+        view = {"pb_valid": str(flag).lower(), "order_by": "vina_score"}
+        page = requests.get(f"{api}/results", params=view, timeout=10).json()
+        assert sorted(row["index"] for row in page["jobs"]) == expected
+        assert all(row["metrics"]["pb_valid"] is flag for row in page["jobs"])
+        table = requests.get(f"{api}/results.csv", params=view, timeout=10).text
+        assert len(list(csv.DictReader(io.StringIO(table)))) == len(expected)
+    refused = requests.get(f"{api}/results", params={"pb_valid": "yes"}, timeout=10)
+    assert refused.status_code == 400 and refused.json()["detail"][0]["loc"] == ["query", "pb_valid"]
     report = requests.get(f"{settings.api_base_url}/v1/batches/{batch_id}/exports/report.html", timeout=10).text
     assert report.count('class="viewer" data-structure=') == 2  # both complexes, in 3Dmol viewers
     assert report.count('<td class=drawing><svg xmlns="http://www.w3.org/2000/svg"') == 2

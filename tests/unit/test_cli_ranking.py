@@ -1,9 +1,9 @@
 """`omtx results` ordering: the model's primary metric in its direction by default, and a metric
-the model does not write refused with the ones it does (not an empty table)."""
+the model does not write refused with the ones it does (not an empty table); `--where` filters."""
 
 import pytest
 
-from omtx.cli.ranking import UnknownMetric, order_for
+from omtx.cli.ranking import BadFilter, UnknownMetric, filters, order_for
 
 MODELS = {
     "models": [
@@ -52,3 +52,25 @@ def test_the_primary_metric_and_job_fields_need_no_sample_and_nothing_succeeded_
     assert order_for(client, VINA, "-vina_score") == ("-vina_score", "vina_score")
     assert order_for(client, VINA, "duration_s")[0] == "duration_s" and client.asked == []
     assert order_for(client, VINA, "qed")[0] == "qed"  # no job has succeeded: the table says so
+
+
+def test_where_options_become_the_views_query_parameters():
+    assert filters(["pb_valid=true", " min_vina_score = -9 "]) == {"pb_valid": "true", "min_vina_score": "-9"}
+    assert filters([]) == {}
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (["pb_valid"], "write NAME=VALUE"),
+        (["=true"], "write NAME=VALUE"),
+        (["pb_valid="], "write NAME=VALUE"),
+        (["pb_valid=true", "pb_valid=false"], "pb_valid is given twice"),
+        (["order_by=-qed"], "use --sort"),
+        (["limit=5"], "use --top"),
+    ],
+)
+def test_a_where_that_is_not_name_value_is_refused_with_its_text(where, message):
+    with pytest.raises(BadFilter, match=message) as caught:
+        filters(where)
+    assert repr(where[-1]) in str(caught.value)

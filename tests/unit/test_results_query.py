@@ -8,7 +8,7 @@ import pytest
 from omtx.errors import QueryError
 from omtx.gcp.firestore.common import InvalidCursor
 from omtx.results import cursor
-from omtx.results.catalog import Catalog
+from omtx.results.catalog import Catalog, declared
 from omtx.results.cursor import Keyset
 from omtx.results.query import ResultsQuery, parse, referenced
 
@@ -79,3 +79,24 @@ def test_a_cursor_is_bound_to_its_batch_and_query() -> None:
 def test_referenced_names_are_the_columns_a_query_mentions() -> None:
     args = {"order_by": ["-qed"], "min_mw": ["1"], "pb_valid": ["true"], "fields": ["ligand_name,vina"], "limit": ["5"]}
     assert referenced(args) == {"qed", "mw", "pb_valid", "vina"}
+
+
+@pytest.mark.parametrize("model", ["vina", "boltz2", "chai1"])
+def test_pb_valid_is_a_boolean_a_view_can_filter_on_before_any_job_has_it(model: str) -> None:
+    """A running batch's catalog starts from what its model declares (omtx.results.live): a table
+    of docking or co-folding results can be filtered on the pose check from its first page on."""
+    catalog = Catalog.of(declared(model))
+    assert catalog.kind("pb_valid") == "boolean"
+    for raw, value in (("true", True), ("False", False)):
+        view = parse(
+            {"pb_valid": [raw], "order_by": ["vina_score" if model == "vina" else "-pb_valid"]}, catalog, batch_id="b1"
+        )
+        assert view.flags == (("pb_valid", value),)
+    for bad in ("1", "yes", "", "true,false"):
+        with pytest.raises(QueryError) as caught:
+            parse({"pb_valid": [bad]}, catalog, batch_id="b1")
+        assert caught.value.details[0]["loc"] == ["query", "pb_valid"]
+        assert "true or false" in caught.value.details[0]["msg"]
+    with pytest.raises(QueryError, match="pb_valid") as caught:
+        parse({"min_pb_valid": ["1"]}, catalog, batch_id="b1")  # a flag has no range
+    assert caught.value.details[0]["loc"] == ["query", "min_pb_valid"]

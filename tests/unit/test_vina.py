@@ -5,13 +5,14 @@ import re
 from importlib import resources
 
 import gemmi
+import numpy as np
 import pytest
 from pydantic import ValidationError
 from rdkit import Chem
 from rdkit.Chem import rdMolAlign
 
 from omtx.docking.box import reference_center
-from omtx.docking.engine import DockingEngine, DockingError
+from omtx.docking.engine import Docked, DockingEngine, DockingError
 from omtx.docking.ligand import LigandPrepError, prepare_ligand
 from omtx.docking.receptor import ReceptorError, prepare_receptor
 from omtx.domain import ProteinIn
@@ -144,3 +145,49 @@ def test_a_ligand_past_its_timeout_is_killed_and_the_next_one_docks(tmp_path):
             engine.dock("  ", exhaustiveness=1, n_poses=1, timeout_s=60)
     finally:
         engine.close()
+
+
+def shifted(pdbqt: str, by: np.ndarray) -> str:
+    """The PDBQT with every atom moved by `by` (Å)."""
+    lines = []
+    for line in pdbqt.splitlines():
+        if line.startswith(("ATOM", "HETATM")):
+            x, y, z = (float(line[30 + 8 * i : 38 + 8 * i]) + by[i] for i in range(3))
+            line = f"{line[:30]}{x:8.3f}{y:8.3f}{z:8.3f}{line[54:]}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def test_a_ligand_whose_every_pose_fails_is_still_a_result_flagged(docking, params, monkeypatch):
+    """Vina 'returns' three poses, each dropped onto the receptor's own atoms: PoseBusters fails
+    every one, and the job is still a result with its score, all its poses and its complex."""
+    ligand = prepare_ligand(DADO, seed=42)
+    start = np.array(
+        [
+            [float(line[30 + 8 * i : 38 + 8 * i]) for i in range(3)]
+            for line in ligand.splitlines()
+            if line.startswith("ATOM")
+        ]
+    ).mean(axis=0)
+    backbone = gemmi.read_pdb_string(RECEPTOR)[0]["A"]
+    targets = [np.array(backbone[n]["CA"][0].pos.tolist()) for n in (10, 40, 80)]
+    models = "".join(
+        f"MODEL {n + 1}\nREMARK VINA RESULT:    {-7.0 + n:.1f}      0.000      0.000\n"
+        + shifted(ligand, target - start)
+        + "ENDMDL\n"
+        for n, target in enumerate(targets)
+    )
+    scores = [-7.0, -6.0, -5.0]
+    monkeypatch.setattr(DockingEngine, "dock", lambda self, *args: Docked(models, scores, 0.1))
+
+    prediction = docking.predict(ProteinIn(sequence=SEQUENCE, structure=RECEPTOR), task(DADO, "clashing"), params)
+
+    metrics = prediction.metrics
+    assert metrics["pb_valid"] is False and metrics["pb_valid_poses"] == 0 and metrics["pb_poses_checked"] == 3
+    assert {"minimum_distance_to_protein", "volume_overlap_with_protein"} <= set(metrics["pb_failed"])
+    assert all(failed for failed in prediction.raw["posebusters"]["failed"])  # each pose names its failures
+    assert metrics["vina_score"] == -7.0 and metrics["n_poses"] == 3
+    supplier = Chem.SDMolSupplier()
+    supplier.SetData(prediction.files["poses.sdf"][0].decode())
+    assert len([m for m in supplier if m is not None]) == 3  # no pose dropped
+    assert "complex.cif" in prediction.files
