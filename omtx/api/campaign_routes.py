@@ -12,6 +12,7 @@ from typing import Any
 
 import flask
 import pyarrow.parquet as pq
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from pydantic import BaseModel, Field
 from werkzeug.routing import Map, Rule
 
@@ -212,7 +213,15 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
             r.log.error("batch-done push ignored: %s", exc)
             return flask.Response(status=204)
         outcome = campaigns.on_batch_done(event)
-        r.log.info("batch-done %s: %s", event.batch_id, outcome, extra={"batch_id": event.batch_id})
+        # How long Pub/Sub took to push it: part of the step between stages (benchmarks/campaign.py)
+        lag = _since(pushed.get("publishTime") or pushed.get("publish_time"))
+        r.log.info(
+            "batch-done %s: %s (pushed %s s after publish)",
+            event.batch_id,
+            outcome,
+            "?" if lag is None else f"{lag:.2f}",
+            extra={"batch_id": event.batch_id},
+        )
         return flask.Response(status=204)
 
     # A campaign id that omtx.usecases.campaigns never hands out is not found, before any lookup.
@@ -248,6 +257,17 @@ def _filtered(request: flask.Request, rows: list[dict[str, Any]], r: Any) -> lis
         present.sort(key=lambda row: row[column], reverse=order.startswith("-"))
         rows = present + absent
     return rows
+
+
+def _since(rfc3339: Any) -> float | None:
+    """Seconds from an RFC 3339 time (a push's publishTime) to now; None when absent or odd."""
+    if not isinstance(rfc3339, str):
+        return None
+    try:
+        then = DatetimeWithNanoseconds.from_rfc3339(rfc3339)
+    except ValueError:
+        return None
+    return (utcnow() - then).total_seconds()
 
 
 def _number(value: Any) -> float | None:

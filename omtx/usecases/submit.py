@@ -23,7 +23,7 @@ from omtx.predictors.base import ModelSpec
 from omtx.predictors.registry import MODELS, get_model, parse_params
 from omtx.settings import get_settings
 from omtx.tenancy.errors import BudgetExceeded
-from omtx.usecases.fanout import FANOUT_STRIDE, build_jobs, publish_chunks, publish_ranges, write_ranges
+from omtx.usecases.fanout import FANOUT_STRIDE, publish_ranges, write_inline, write_ranges
 from omtx.usecases.structures import store_text, with_text
 from omtx.webhooks.urls import check_webhook_url
 
@@ -330,9 +330,7 @@ def _create(
         campaign=campaign,
     )
     if len(ligands) <= settings.fanout_from:
-        jobs = build_jobs(batch, ligands)
-        batch_store.create_batch(batch, jobs)
-        publish_chunks(batch, jobs)
+        write_inline(batch, ligands)
     else:
         # Answer now; dispatch writes the jobs range by range (omtx/usecases/fanout.py).
         ranges = write_ranges(batch_id, ligands, spec.chunk_size)
