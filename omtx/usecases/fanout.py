@@ -98,6 +98,12 @@ def range_bounds(total: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(start, min(total, end)) for start, end in zip(starts, [*starts[1:], total], strict=True)]
 
 
+def write_groups(chunks: int, per_write: int) -> list[range]:
+    """Which chunks each write of write_inline holds: the first two, then `per_write` at a time."""
+    groups = [range(min(2, chunks))]
+    return groups + [range(i, min(i + per_write, chunks)) for i in range(2, chunks, per_write)]
+
+
 def write_inline(batch: Batch, ligands: Sequence[Ligand]) -> None:
     """A small batch's jobs, inside the submit request, a few chunks at a time: the batch
     document with its first two chunks' jobs, those chunks published at once, then the jobs and
@@ -106,10 +112,7 @@ def write_inline(batch: Batch, ligands: Sequence[Ligand]) -> None:
     of it). The chunks are the batch's balanced ones (chunk_bounds), whichever write holds them."""
     chunk_size = get_model(batch.model).chunk_size
     bounds = list(chunk_bounds(len(ligands), chunk_size))
-    per_write = max(1, WRITE_BATCH_LIMIT // chunk_size)
-    groups = [range(min(2, len(bounds)))]
-    groups += [range(i, min(i + per_write, len(bounds))) for i in range(2, len(bounds), per_write)]
-    for group in groups:
+    for group in write_groups(len(bounds), max(1, WRITE_BATCH_LIMIT // chunk_size)):
         first, last = bounds[group[0]][0], bounds[group[-1]][1]
         jobs = build_jobs(batch, ligands[first:last])
         if first == 0:
