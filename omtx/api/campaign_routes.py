@@ -212,9 +212,9 @@ def register(urls: Map, routes: dict[str, Any], route: Any) -> None:
         except (PermanentError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
             r.log.error("batch-done push ignored: %s", exc)
             return flask.Response(status=204)
-        outcome = campaigns.on_batch_done(event)
         # How long Pub/Sub took to push it: part of the step between stages (benchmarks/campaign.py)
         lag = _since(pushed.get("publishTime") or pushed.get("publish_time"))
+        outcome = campaigns.on_batch_done(event)
         r.log.info(
             "batch-done %s: %s (pushed %s s after publish)",
             event.batch_id,
