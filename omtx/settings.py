@@ -34,10 +34,6 @@ class Settings(BaseSettings):
 
     executor: Literal["local", "modal"] = "local"
     local_workers: int = Field(2, ge=1, le=64)
-    # Cores one worker process may use (None: all of the machine's, as in a Modal container). The
-    # local executor sets it to cores ÷ local_workers in its processes, so two workers each
-    # running a multithreaded tool (Vina's cpu=0) do not fight over the same cores.
-    worker_cores: int | None = Field(None, ge=1)
     modal_app: str = "omtx-hub"
     # Deploy-time overrides of the Modal GPU workers (None: the figures in each model's spec)
     modal_boltz2_gpu: str | None = None

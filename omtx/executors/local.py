@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import threading
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,12 +39,7 @@ class LocalExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent holds gRPC channels and threads that must not be forked.
-        return ProcessPoolExecutor(
-            max_workers=self._max_workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_share_cores,
-            initargs=(max(1, (os.cpu_count() or 1) // self._max_workers),),
-        )
+        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context("spawn"))
 
     def start_lease_s(self, deadline_s: float) -> float:
         return get_settings().lease_s  # renewed from now on by this process's heartbeat
@@ -109,9 +103,3 @@ class LocalExecutor:
     def shutdown(self) -> None:
         self._heartbeat.close()
         self._pool.shutdown(wait=True, cancel_futures=False)
-
-
-def _share_cores(cores: int) -> None:
-    """In each worker process, before its first task: its share of the machine's cores."""
-    os.environ["OMTX_WORKER_CORES"] = str(cores)
-    get_settings.cache_clear()

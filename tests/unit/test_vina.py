@@ -144,26 +144,3 @@ def test_a_ligand_past_its_timeout_is_killed_and_the_next_one_docks(tmp_path):
             engine.dock("  ", exhaustiveness=1, n_poses=1, timeout_s=60)
     finally:
         engine.close()
-
-
-def test_cpu_0_docks_with_the_local_workers_share_of_the_cores(params):
-    """Two local workers each running Vina on every core would fight over them: the local
-    executor gives each process its share (cores ÷ workers), and cpu=0 uses that share."""
-    import os
-
-    from omtx.executors.local import _share_cores
-    from omtx.settings import get_settings
-
-    protein = ProteinIn(sequence=SEQUENCE, structure=RECEPTOR)
-    model = VinaDocking()
-    try:
-        assert model._engine_for(protein, params)[0]._args[4] == 0  # no share set: all cores
-        _share_cores(1)
-        assert get_settings().worker_cores == 1
-        assert model._engine_for(protein, params)[0]._args[4] == 1
-        assert model._engine_for(protein, params.model_copy(update={"cpu": 2}))[0]._args[4] == 2  # asked for
-    finally:
-        os.environ.pop("OMTX_WORKER_CORES", None)
-        get_settings.cache_clear()
-        if model._engine is not None:
-            model._engine.close()

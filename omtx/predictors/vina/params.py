@@ -27,9 +27,7 @@ class VinaParams(BaseModel):
     pocket_guard_a: float = Field(
         10.0, ge=0.0, le=30.0, description="refuse when residues with missing atoms lie this close to the box centre"
     )
-    cpu: int = Field(
-        0, ge=0, le=64, description="Vina threads per ligand; 0 = the worker's share of the cores (all on Modal)"
-    )
+    cpu: int = Field(0, ge=0, le=64, description="Vina threads per ligand; 0 = all cores")
 
     @model_validator(mode="after")
     def _one_box_source(self) -> Self:

@@ -22,7 +22,6 @@ from omtx.domain import ProteinIn
 from omtx.poses import ProteinAtoms, check_poses
 from omtx.predictors.base import LigandTask, Prediction, PredictionFailed, StructureView
 from omtx.predictors.vina.params import VinaParams
-from omtx.settings import get_settings
 
 # The receptor with the best pose; poses.sdf holds them all.
 STRUCTURE = StructureView("complex.cif")
@@ -40,9 +39,9 @@ class VinaDocking:
         if protein.structure is None:
             raise PredictionFailed("vina needs a receptor structure (protein.structure)")
         center = params.box_center()
-        # cpu=0: this worker's share of the cores (settings.worker_cores), else all of them
-        cpu = params.cpu or get_settings().worker_cores or 0
-        key = hashlib.sha256(repr((protein.structure, center, params.size, params.seed, cpu)).encode()).hexdigest()
+        key = hashlib.sha256(
+            repr((protein.structure, center, params.size, params.seed, params.cpu)).encode()
+        ).hexdigest()
         if key != self._key or self._engine is None or self._receptor is None:
             if self._engine is not None:
                 self._engine.close()
@@ -54,7 +53,7 @@ class VinaDocking:
             path = os.path.join(self._workdir, f"{key[:16]}.pdbqt")
             with open(path, "w") as handle:
                 handle.write(receptor.pdbqt)
-            self._engine = DockingEngine(path, center, params.size, params.seed, cpu)
+            self._engine = DockingEngine(path, center, params.size, params.seed, params.cpu)
             # PoseBusters checks the poses against the receptor Vina docked into
             self._receptor, self._protein, self._key = receptor, ProteinAtoms.from_pdb(receptor.pdb), key
         assert self._protein is not None
