@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import flask
 import pyarrow.parquet as pq
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from pydantic import BaseModel, Field
 from werkzeug.routing import Rule
 
@@ -209,8 +210,16 @@ def batch_done_push(request: flask.Request) -> flask.Response:
     except (PermanentError, TypeError, KeyError, AttributeError, binascii.Error) as exc:
         log.error("batch-done push ignored: %s", exc)
         return flask.Response(status=204)
+    # How long Pub/Sub took to push it: part of the step between stages (benchmarks/campaign.py)
+    lag = _since(pushed.get("publishTime") or pushed.get("publish_time"))
     outcome = campaigns.on_batch_done(event)
-    log.info("batch-done %s: %s", event.batch_id, outcome, extra={"batch_id": event.batch_id})
+    log.info(
+        "batch-done %s: %s (pushed %s s after publish)",
+        event.batch_id,
+        outcome,
+        "?" if lag is None else f"{lag:.2f}",
+        extra={"batch_id": event.batch_id},
+    )
     return flask.Response(status=204)
 
 
@@ -242,6 +251,17 @@ def _filtered(request: flask.Request, rows: list[dict[str, Any]]) -> list[dict[s
         present.sort(key=lambda row: row[column], reverse=order.startswith("-"))
         rows = present + absent
     return rows
+
+
+def _since(rfc3339: Any) -> float | None:
+    """Seconds from an RFC 3339 time (a push's publishTime) to now; None when absent or odd."""
+    if not isinstance(rfc3339, str):
+        return None
+    try:
+        then = DatetimeWithNanoseconds.from_rfc3339(rfc3339)
+    except ValueError:
+        return None
+    return (utcnow() - then).total_seconds()
 
 
 def _number(value: Any) -> float | None:

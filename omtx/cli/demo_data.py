@@ -116,9 +116,8 @@ def nci_ligands(n: int) -> list[dict[str, str]]:
 def campaign_request(library: int = 300) -> dict[str, Any]:
     """A funnel on 1S2G: the 20 nucleosides and purines (the enzyme's own chemistry) hidden among
     NCI compounds; RDKit properties on all, a quick Vina dock (exhaustiveness 1) of the 60 most
-    drug-like survivors of a property filter, and the best 10 % re-docked thoroughly
-    (exhaustiveness 8). PoseBusters' `pb_valid` is not a vina metric yet, so the last stage's
-    rule is `fits_box == true` then the cut."""
+    drug-like survivors of a property filter, and the best 10 % of the poses that fit the box and
+    pass PoseBusters (`pb_valid`) re-docked thoroughly (exhaustiveness 8), checked again."""
     receptor, crystal_ligand = receptor_files()
     box = {"reference_sdf": crystal_ligand, "n_poses": 3, "seed": 42}
     known = [{"name": name, "smiles": smiles} for name, smiles in NUCLEOSIDES]
@@ -144,7 +143,7 @@ def campaign_request(library: int = 300) -> dict[str, Any]:
                 "name": "redock",
                 "model": "vina",
                 "params": box | {"exhaustiveness": 8},
-                "select": {"where": ["fits_box == true"], "top_fraction": 0.1},
+                "select": {"where": ["fits_box == true", "pb_valid == true"], "top_fraction": 0.1},
             },
         ],
         "labels": {"source": "omtx-demo"},

@@ -26,7 +26,7 @@ from omtx.settings import get_settings
 from omtx.usecases import control
 from omtx.usecases.campaign_results import OWNER, finish, load_library, selection, stage_rows
 from omtx.usecases.structures import store_text
-from omtx.usecases.submit import Estimate, check_structure, estimate, submit_batch, validate
+from omtx.usecases.submit import Estimate, Validated, check_structure, estimate, submit_batch, validate
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,15 @@ def submit_campaign(
         metered=budgeted,
     )
     store.create_campaign(campaign)
-    _start_stage(campaign, 0, [str(lig["name"]) for lig in library], library)
+    # Stage 0 runs the library as validated above: its ligands, numbered as its own batch's rows
+    first_batch = Validated(
+        spec=checked.spec,
+        params=checked.params,
+        protein=checked.protein,
+        ligands=[lig.model_copy(update={"row": lig.index}) for lig in checked.ligands],
+        rejected=[],
+    )
+    _start_stage(campaign, 0, [str(lig["name"]) for lig in library], library, first_batch)
     return accepted.model_copy(update={"campaign_id": campaign_id, "status": CampaignStatus.RUNNING.value})
 
 
@@ -175,7 +183,13 @@ def _stage_request(
     )
 
 
-def _start_stage(campaign: Campaign, n: int, names: list[str], library: list[dict[str, Any]] | None = None) -> None:
+def _start_stage(
+    campaign: Campaign,
+    n: int,
+    names: list[str],
+    library: list[dict[str, Any]] | None = None,
+    validated: Validated | None = None,
+) -> None:
     """Stage n as an ordinary batch of `names`, carrying campaign and stage. Its model may refuse
     some of them (skipped, and recorded as why those ligands stopped)."""
     plan = campaign.stages[n]
@@ -193,6 +207,7 @@ def _start_stage(campaign: Campaign, n: int, names: list[str], library: list[dic
         budgeted=campaign.metered,
         batch_id=batch_id,
         campaign=CampaignRef(campaign_id=campaign.campaign_id, stage=n),
+        validated=validated,
     )
     refused = {
         names[row["loc"][1]]: row["msg"]

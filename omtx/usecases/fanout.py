@@ -21,6 +21,7 @@ from omtx.events import JobsSubmitted, LigandRange
 from omtx.gcp import pubsub, storage
 from omtx.gcp.firestore import batches as batch_store
 from omtx.gcp.firestore import jobs as job_store
+from omtx.gcp.firestore.common import WRITE_BATCH_LIMIT
 from omtx.ids import input_hash, job_id, shard_of
 from omtx.predictors.registry import get_model
 from omtx.settings import get_settings
@@ -95,6 +96,38 @@ def range_bounds(total: int, chunk_size: int) -> list[tuple[int, int]]:
     first = min(size, 2 * chunk_size)
     starts = [0, *range(first, total, size)]
     return [(start, min(total, end)) for start, end in zip(starts, [*starts[1:], total], strict=True)]
+
+
+def write_groups(chunks: int, per_write: int) -> list[range]:
+    """Which chunks each write of write_inline holds: the first two, then `per_write` at a time."""
+    groups = [range(min(2, chunks))]
+    return groups + [range(i, min(i + per_write, chunks)) for i in range(2, chunks, per_write)]
+
+
+def write_inline(batch: Batch, ligands: Sequence[Ligand]) -> None:
+    """A small batch's jobs, inside the submit request, a few chunks at a time: the batch
+    document with its first two chunks' jobs, those chunks published at once, then the jobs and
+    chunks of each further write. The first worker starts once ~100 jobs are written instead of
+    all 1,000 (their InChIKeys and documents take seconds: a campaign's next stage waited for all
+    of it). The chunks are the batch's balanced ones (chunk_bounds), whichever write holds them."""
+    chunk_size = get_model(batch.model).chunk_size
+    bounds = list(chunk_bounds(len(ligands), chunk_size))
+    for group in write_groups(len(bounds), max(1, WRITE_BATCH_LIMIT // chunk_size)):
+        first, last = bounds[group[0]][0], bounds[group[-1]][1]
+        jobs = build_jobs(batch, ligands[first:last])
+        if first == 0:
+            batch_store.create_batch(batch, jobs)
+        else:
+            batch_store.add_jobs(batch.batch_id, jobs)
+        chunks = [
+            JobsSubmitted(
+                batch_id=batch.batch_id,
+                chunk=c,
+                job_ids=[j.job_id for j in jobs[bounds[c][0] - first : bounds[c][1] - first]],
+            )
+            for c in group
+        ]
+        pubsub.publish(get_settings().topic_submitted, chunks)
 
 
 def write_ranges(batch_id: str, ligands: Sequence[Ligand], chunk_size: int) -> list[LigandRange]:

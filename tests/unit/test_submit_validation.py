@@ -84,3 +84,14 @@ def test_fanout_ranges_are_whole_chunks_and_the_first_is_small(monkeypatch):
     assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))  # contiguous
     assert range_bounds(30, 50) == [(0, 30)]
     get_settings.cache_clear()
+
+
+def test_a_small_batch_is_written_two_chunks_first_then_a_commit_at_a_time():
+    from omtx.usecases.fanout import write_groups
+
+    # 1,000 ligands in chunks of 50: chunks 0-1 first (their workers start), then 10 per commit
+    assert write_groups(20, 10) == [range(2), range(2, 12), range(12, 20)]
+    for chunks, per_write in [(1, 10), (2, 1), (3, 1), (7, 3), (125, 62)]:
+        groups = write_groups(chunks, per_write)
+        assert [c for g in groups for c in g] == list(range(chunks))  # every chunk once, in order
+        assert len(groups[0]) == min(2, chunks) and all(0 < len(g) <= max(2, per_write) for g in groups)

@@ -61,6 +61,11 @@ def create_batch(batch: Batch, jobs: Sequence[Job]) -> None:
     commit_in_chunks(ops())
 
 
+def add_jobs(batch_id: str, jobs: Sequence[Job]) -> None:
+    """More jobs of a batch that create_batch made, written by the same submit request."""
+    commit_in_chunks(("create", job_ref(batch_id, job.job_id), as_document(job)) for job in jobs)
+
+
 def get_batch(batch_id: str) -> Batch | None:
     snap = batch_ref(batch_id).get()
     return Batch.model_validate(fields_of(snap)) if snap.exists else None
