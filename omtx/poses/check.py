@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -173,7 +173,26 @@ def _passed(value: Any) -> bool:
 def _buster(level: Level) -> Any:
     from posebusters import PoseBusters
 
-    return PoseBusters(config=_config(level), max_workers=0)
+    from omtx.poses import geometry
+
+    class Buster(PoseBusters):
+        """PoseBusters with its distance-geometry test vectorised (omtx/poses/geometry.py): the
+        same results at a fraction of the cost. Its modules are set up on every run."""
+
+        def _initialize_modules(self) -> None:
+            super()._initialize_modules()
+            self.module_func = [
+                partial(geometry.check_geometry, **func.keywords) if _is_geometry(func) else func
+                for func in self.module_func
+            ]
+
+    return Buster(config=_config(level), max_workers=0)
+
+
+def _is_geometry(func: Any) -> bool:
+    from posebusters.modules.distance_geometry import check_geometry
+
+    return isinstance(func, partial) and func.func is check_geometry
 
 
 def _config(level: Level) -> dict[str, Any]:
