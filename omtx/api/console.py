@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from werkzeug.routing import Rule
 
 from omtx.api import access
+from omtx.api.http import json_response
 from omtx.errors import InputError, NotFound
 from omtx.gcp.firestore import batches as batch_store
 from omtx.settings import get_settings
@@ -52,10 +53,6 @@ class Session(BaseModel):
     tenant: str
     tier: str
     auth: str = Field(description="off: the local stack, no key needed")
-
-
-def _json(body: BaseModel, status: int = 200) -> flask.Response:
-    return flask.Response(body.model_dump_json(), status=status, content_type="application/json")
 
 
 def ui_root(request: flask.Request) -> flask.Response:
@@ -114,7 +111,7 @@ def ui_sign_in(request: flask.Request) -> flask.Response:
     if not isinstance(key, str) or not key.strip():
         raise InputError("no API key", [{"loc": ["body", "api_key"], "msg": "paste your API key", "input": None}])
     caller = access.authenticate({"X-API-Key": key.strip()})
-    response = _json(_session(caller))
+    response = json_response(_session(caller))
     if get_settings().auth == "api_key":
         secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
         response.set_cookie(
@@ -130,7 +127,7 @@ def ui_sign_in(request: flask.Request) -> flask.Response:
 
 
 def ui_session(request: flask.Request, caller: Principal) -> flask.Response:
-    return _json(_session(caller))
+    return json_response(_session(caller))
 
 
 def ui_sign_out(request: flask.Request) -> flask.Response:
@@ -144,7 +141,7 @@ def get_usage(request: flask.Request, caller: Principal) -> flask.Response:
     if not raw.isascii() or not raw.isdecimal() or not 1 <= int(raw) <= MAX_DAYS:
         raise InputError("bad days", [{"loc": ["query", "days"], "msg": f"an integer 1–{MAX_DAYS}", "input": raw}])
     result: Usage = usage(caller.tenant, int(raw))
-    return _json(result)
+    return json_response(result)
 
 
 def get_structures_zip(request: flask.Request, caller: Principal, batch_id: str) -> flask.Response:

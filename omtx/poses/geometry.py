@@ -108,7 +108,8 @@ def check_geometry(
     results["number_outlier_angles"] = int((error > threshold_bad_angle).sum())
     results["number_valid_angles"] = results["number_angles"] - results["number_outlier_angles"]
     results["bond_angles_within_bounds"] = results["number_valid_angles"] == results["number_angles"]
-    results["most_extreme_relative_angle"] = _max_of(2 - _min(d / lb), _max(d / ub))
+    # Python's max, as PoseBusters has it: a NaN first argument wins, a NaN second one loses
+    results["most_extreme_relative_angle"] = max(2 - _min(d / lb), _max(d / ub))
 
     other = ~(pairs.bond | pairs.angle)
     d, lb = distance[other], lower[other]
@@ -190,8 +191,3 @@ def _min(values: np.ndarray[Any, Any]) -> float:
 
 def _max(values: np.ndarray[Any, Any]) -> float:
     return float(np.nanmax(values)) if len(values) and not np.isnan(values).all() else np.nan
-
-
-def _max_of(a: float, b: float) -> float:
-    """Python's max(a, b) as PoseBusters calls it (NaN first wins; NaN second loses)."""
-    return max(a, b)

@@ -161,10 +161,9 @@ class ResultsTable:
     # --- the view -----------------------------------------------------------------------------
 
     def page(self, batch_id: str, query: ResultsQuery) -> tuple[list[dict[str, Any]], Keyset | None]:
-        positions = self.positions(query, query.limit + 1)
-        shown = positions[: query.limit]
-        found = rows.from_records(batch_id, self.df[shown].to_dicts(), self.metric_fields, query)
-        return found, self._after(query, positions)
+        """The page as rows, read back from what `page_json` answers the API with."""
+        found, after = self.page_json(batch_id, query)
+        return orjson.loads(orjson.dumps(found)), after
 
     def page_json(self, batch_id: str, query: ResultsQuery) -> tuple[list[orjson.Fragment], Keyset | None]:
         """The page as its rows' JSON, for the API's answer. Each row is encoded once per
