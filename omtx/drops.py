@@ -23,6 +23,7 @@ from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omtx.chemistry.policy import LIGAND_POLICY
 from omtx.domain import SKIPPABLE_ROWS, BatchRequest, LigandIn, ProteinIn
 from omtx.libraries import Library, LibraryError, Row, parse_library, stem_of
 
@@ -140,10 +141,14 @@ def _file_values(library: Library) -> dict[str, Any]:
 
 
 def _ligand(index: int, row: Row) -> LigandIn | dict[str, Any]:
-    if row.problem is None:
-        # A blank SMILES reaches the ligand policy ("empty SMILES"), not the schema's length rule
-        return {"name": row.name, "smiles": row.smiles or " "}
-    error = {"loc": (index, "smiles"), "msg": row.problem, "input": row.smiles or None}
+    problem = row.problem
+    if problem is None and not (row.smiles or "").strip():
+        # An empty cell is the ligand policy's finding (the schema would only count characters),
+        # echoed as the cell was
+        problem = LIGAND_POLICY["empty"].message
+    if problem is None:
+        return {"name": row.name, "smiles": row.smiles}
+    error = {"loc": (index, "smiles"), "msg": problem, "input": row.smiles}
     return LigandIn.unreadable(index, {"name": row.name, "smiles": row.smiles}, [error])
 
 
