@@ -114,7 +114,7 @@ def documents(batch: Batch, query: ResultsQuery, cat: Catalog, wanted: int | Non
     plain view (index order, no filter) is looked up by key: job ids follow from the index."""
     batch_id = batch.batch_id
     select = _select(query, cat)
-    if query.order is None and query.filters == (None, (), (), None) and wanted is not None:
+    if query.order is None and query.filters == ResultsQuery().filters and wanted is not None:
         yield from _by_key(batch, select, query.after.index + 1 if query.after else 0, wanted)
         return
     filters: list[tuple[str, str, Any]] = [("status", "==", query.status)] if query.status else []

@@ -7,6 +7,8 @@ so each (column, direction) is sorted once into a permutation, and each filter i
 into a boolean mask (both kept, bounded, beside the table): a page is then a binary search for
 the cursor's keyset, a walk along the permutation through the mask, and the gather of its rows,
 well under a millisecond. NULLs sort last either way; the job index breaks ties.
+A filtered view (filters and order) is kept the same way, as the ranks in the order of the rows
+that pass, so its page, however deep or thinly matched, is a slice of those.
 """
 
 from __future__ import annotations
@@ -34,20 +36,23 @@ from omtx.results.query import ResultsQuery
 
 ORDERS_KEPT = 8  # sort permutations kept per table
 MASKS_KEPT = 16  # filter masks kept per table
+VIEWS_KEPT = 16  # filtered views (filters in an order) kept per table
 # Rows kept encoded as JSON per table (about 0.6 kB each with every field): a page of them is a
 # gather of bytes.
 ROWS_KEPT = 20_000
 ROW_OVERHEAD = 100  # bytes a kept row costs beyond its JSON (the bytes object, its dict slot)
-FIRST_BLOCK = 1024  # rows of the permutation tried first when a filter thins it out
 # polars' estimated_size leaves out what its string views and allocator hold: a 100,000-row table
 # takes about 1.45x its estimate in resident memory (measured), so the cache counts that.
 FOOTPRINT = 1.5
 KIND_DTYPES: dict[str, Any] = {"number": pl.Float64, "boolean": pl.Boolean}
 # Parquet columns a table needs; an export written before they existed is served from Firestore.
 REQUIRED = frozenset(ROW_FIELDS) | {"files", "result_uri"}
+NO_FILTER = ResultsQuery().filters
 
 
 RowKey = tuple[int, frozenset[str] | None]  # a row's position and the fields shown (None: all)
+OrderKey = tuple[str, bool]  # (column, descending)
+ViewKey = tuple[OrderKey | None, tuple[object, ...]]  # an order (None: index order) and filters
 
 
 class Unusable(Exception):
@@ -57,12 +62,28 @@ class Unusable(Exception):
 @dataclass(frozen=True)
 class Order:
     perm: np.ndarray[Any, Any]  # row positions in view order
-    values: pl.Series  # the sort column's non-null values in view order (numbers, flags: Float64)
+    # The sort column's non-null values, ascending whichever way the view goes (numbers and flags
+    # as float64, texts as Python strings): numpy's binary search on them takes microseconds, a
+    # polars search_sorted a lazy query's overhead.
+    ascending: np.ndarray[Any, Any]
+    descending: bool
     tail_index: np.ndarray[Any, Any]  # job indexes of the rows without a value, ascending
 
     @property
+    def valued(self) -> int:
+        """How many rows have a value: they come first, the rows without one after."""
+        return len(self.ascending)
+
+    def span(self, value: Any) -> tuple[int, int]:
+        """The positions [lo, hi) in view order of the rows whose sort value equals `value`."""
+        lo = int(np.searchsorted(self.ascending, value, "left"))
+        hi = int(np.searchsorted(self.ascending, value, "right"))
+        return (self.valued - hi, self.valued - lo) if self.descending else (lo, hi)
+
+    @property
     def nbytes(self) -> int:
-        return int(self.perm.nbytes + self.values.estimated_size() + self.tail_index.nbytes)
+        strings = sum(map(len, self.ascending)) if self.ascending.dtype == object else 0
+        return int(self.perm.nbytes + self.ascending.nbytes + strings + self.tail_index.nbytes)
 
 
 def search_expr(needle: str) -> pl.Expr:
@@ -87,8 +108,9 @@ class ResultsTable:
         self.catalog = Catalog.of({column.removeprefix("metric."): kind for column, kind in kinds.items()})
         # (name, column, JSON text) of every metric a row shows
         self.metric_fields = [(name, column, kinds[column] == "json") for name, column in self._metric_columns.items()]
-        self._orders: OrderedDict[tuple[str, bool], Order] = OrderedDict()
+        self._orders: OrderedDict[OrderKey, Order] = OrderedDict()
         self._masks: OrderedDict[Hashable, np.ndarray[Any, Any]] = OrderedDict()
+        self._views: OrderedDict[ViewKey, np.ndarray[Any, Any]] = OrderedDict()
         self._numbers: dict[str, np.ndarray[Any, Any]] = {}
         self._encoded: dict[RowKey, bytes] = {}  # a row's JSON in one projection
         self._encoded_bytes = 0
@@ -151,6 +173,7 @@ class ResultsTable:
     def nbytes(self) -> int:
         with self._lock:
             derived = sum(o.nbytes for o in self._orders.values()) + sum(m.nbytes for m in self._masks.values())
+            derived += sum(v.nbytes for v in self._views.values())
             derived += self._encoded_bytes + ROW_OVERHEAD * len(self._encoded)
             return self.base_bytes + derived + sum(a.nbytes for a in self._numbers.values())
 
@@ -210,32 +233,37 @@ class ResultsTable:
         order = None if query.order is None or query.constant_order else self._order(query.order, query.descending)
         perm = np.arange(self.n) if order is None else order.perm
         start = self._start(order, query)
+        end = None if limit is None else start + limit
+        if query.filters == NO_FILTER:
+            return perm[start:end]
+        ranks = self._view(order, query)
+        first = int(np.searchsorted(ranks, start))
+        return perm[ranks[first : None if limit is None else first + limit]]
+
+    def _view(self, order: Order | None, query: ResultsQuery) -> np.ndarray[Any, Any]:
+        """The ranks in the order of the rows that pass the query's filters, ascending."""
+        key: ViewKey = (None if order is None else (str(query.order), query.descending), query.filters)
+        with self._lock:
+            if (found := self._views.get(key)) is not None:
+                self._views.move_to_end(key)
+                return found
         mask = self.mask(query)
-        if mask is None:
-            return perm[start:] if limit is None else perm[start : start + limit]
-        if limit is None:
-            rest = perm[start:]
-            return rest[mask[rest]]
-        found: list[np.ndarray[Any, Any]] = []
-        count, block = 0, FIRST_BLOCK
-        while start < self.n and count < limit:
-            chunk = perm[start : start + block]
-            hits = chunk[mask[chunk]]
-            found.append(hits)
-            count += len(hits)
-            start += block
-            block *= 4
-        return np.concatenate(found)[:limit] if found else np.empty(0, dtype=np.int64)
+        assert mask is not None
+        ranks = np.flatnonzero(mask if order is None else mask[order.perm]).astype(np.int32)
+        with self._lock:
+            self._views[key] = ranks
+            while len(self._views) > VIEWS_KEPT:
+                self._views.popitem(last=False)
+        return ranks
 
     def _start(self, order: Order | None, query: ResultsQuery) -> int:
         """The first position after the cursor, and past the rows a range on the sort column
-        rules out (they lead the order: skipping them spares the walk through the mask)."""
+        rules out (they lead the order: skipping them spares a search through the view)."""
         start = self._after_cursor(order, query)
         if order is not None:
             for name, op, bound in query.ranges:
                 if name == query.order and (op == ">=") != query.descending:
-                    skip = order.values.search_sorted(float(bound), "left", descending=query.descending)
-                    start = max(start, int(skip))
+                    start = max(start, order.span(float(bound))[0])
         return start
 
     def _after_cursor(self, order: Order | None, query: ResultsQuery) -> int:
@@ -245,12 +273,13 @@ class ResultsTable:
         if order is None:
             return int(np.searchsorted(self.index, after.index, side="right"))
         if after.value is None:
-            return len(order.values) + int(np.searchsorted(order.tail_index, after.index, side="right"))
+            return order.valued + int(np.searchsorted(order.tail_index, after.index, side="right"))
         try:
-            value = float(after.value) if order.values.dtype.is_numeric() else after.value
-            lo = int(order.values.search_sorted(value, "left", descending=query.descending))
-            hi = int(order.values.search_sorted(value, "right", descending=query.descending))
-        except (TypeError, ValueError, pl.exceptions.PolarsError):
+            value = after.value if order.ascending.dtype == object else float(after.value)
+            if isinstance(value, str) != (order.ascending.dtype == object):
+                raise TypeError
+            lo, hi = order.span(value)
+        except (TypeError, ValueError):
             raise InvalidCursor("the cursor does not fit this view: start again without it") from None
         return lo + int(np.searchsorted(self.index[order.perm[lo:hi]], after.index, side="right"))
 
@@ -269,7 +298,8 @@ class ResultsTable:
         non_null = self.n - values.null_count()
         if values.dtype == pl.Boolean or values.dtype.is_numeric():
             values = values.cast(pl.Float64)  # one dtype to search a cursor's value in
-        order = Order(perm, values.gather(perm[:non_null]), self.index[perm[non_null:]])
+        in_order = values.gather(perm[:non_null]).to_numpy()
+        order = Order(perm, in_order[::-1].copy() if descending else in_order, descending, self.index[perm[non_null:]])
         with self._lock:
             self._orders[key] = order
             while len(self._orders) > ORDERS_KEPT:
@@ -279,7 +309,7 @@ class ResultsTable:
     def mask(self, query: ResultsQuery) -> np.ndarray[Any, Any] | None:
         """Which rows pass the query's filters (None: no filter)."""
         key = query.filters
-        if key == (None, (), (), None):
+        if key == NO_FILTER:
             return None
         with self._lock:
             if (found := self._masks.get(key)) is not None:

@@ -9,14 +9,16 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omtx.aggregation import Spool
 from omtx.domain import Job, JobStatus
-from omtx.gcp.firestore.common import as_document
+from omtx.gcp.firestore.common import InvalidCursor, as_document
 from omtx.results import rows as result_rows
 from omtx.results.catalog import JOB_COLUMNS, Kind
+from omtx.results.cursor import Keyset
 from omtx.results.live import matches
 from omtx.results.query import ResultsQuery
 from omtx.results.table import ResultsTable
@@ -228,3 +230,33 @@ def test_kept_rows_are_counted_and_bounded(monkeypatch: Any) -> None:
     assert table._encoded_bytes == sum(len(data) for data in table._encoded.values())
     rows, _ = table.page_json("b1", ResultsQuery(limit=12))
     assert [orjson.loads(orjson.dumps(r))["index"] for r in rows] == list(range(12))
+
+
+def test_a_cursor_whose_value_does_not_fit_the_order_is_refused() -> None:
+    found = [
+        result_rows.from_document(
+            "b1", {"job_id": f"{i:016x}", "index": i, "metrics": {"a": i, "t": f"n{i}"}}, ResultsQuery()
+        )
+        for i in range(4)
+    ]
+    table = ResultsTable.from_rows(found, {"a": "number", "t": "text"})
+    for order, value in (("a", "n1"), ("t", 1.0), ("a", [1])):
+        with pytest.raises(InvalidCursor, match="does not fit"):
+            table.page("b1", ResultsQuery(order=order, after=Keyset(value, 1)))
+    page, _ = table.page("b1", ResultsQuery(order="t", descending=True, after=Keyset("n2", 2)))
+    assert [r["index"] for r in page] == [1, 0]
+
+
+def test_filtered_views_are_kept_within_their_bound(monkeypatch: Any) -> None:
+    from omtx.results import table as table_module
+
+    monkeypatch.setattr(table_module, "VIEWS_KEPT", 2)
+    found = [
+        result_rows.from_document("b1", {"job_id": f"{i:016x}", "index": i, "metrics": {"a": i}}, ResultsQuery())
+        for i in range(10)
+    ]
+    table = ResultsTable.from_rows(found, {"a": "number"})
+    for low in range(5):
+        page, _ = table.page("b1", ResultsQuery(order="a", descending=True, ranges=(("a", ">=", float(low)),)))
+        assert [r["index"] for r in page] == list(range(9, low - 1, -1))
+    assert len(table._views) == 2
