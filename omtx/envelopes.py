@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from cloudevents.http import CloudEvent
@@ -92,7 +92,9 @@ def value_of(v: Any) -> Any:
     if kind == "array_value":
         return [value_of(x) for x in v.array_value.values]
     if kind == "timestamp_value":
-        return datetime.fromtimestamp(v.timestamp_value.seconds + v.timestamp_value.nanos / 1e9, UTC)
+        # Whole seconds and microseconds apart: one float of both loses a microsecond now and then
+        stamp = v.timestamp_value
+        return datetime.fromtimestamp(stamp.seconds, UTC) + timedelta(microseconds=stamp.nanos // 1000)
     if kind == "bytes_value":
         return bytes(v.bytes_value)
     return getattr(v, kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omtx.settings import get_settings
 
@@ -15,9 +15,39 @@ if TYPE_CHECKING:
 
 @cache
 def firestore_client() -> firestore.Client:
-    from google.cloud import firestore
+    return _firestore_client_class()(project=get_settings().project)
 
-    return firestore.Client(project=get_settings().project)
+
+def _firestore_client_class() -> type[firestore.Client]:
+    """firestore.Client whose channel reads a stream (a query's documents, a lookup's) on the
+    calling thread. By default gRPC's channel thread receives each message and hands it over
+    through a condition variable, a thread switch per document: a 50-row results page of a
+    running batch took 16.5 ms of the API's CPU, 9.8 ms on one thread (emulator, measured)."""
+    import grpc
+    from google.cloud import firestore
+    from google.cloud.firestore_v1 import base_client
+    from google.cloud.firestore_v1.services.firestore import client as gapic
+    from google.cloud.firestore_v1.services.firestore.transports.grpc import FirestoreGrpcTransport
+
+    one_thread = (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)
+
+    class Transport(FirestoreGrpcTransport):
+        @classmethod
+        def create_channel(cls, *args: Any, **kwargs: Any) -> Any:
+            kwargs["options"] = [*kwargs.get("options", ()), one_thread]
+            return super().create_channel(*args, **kwargs)
+
+    class Client(firestore.Client):
+        @property
+        def _firestore_api(self) -> Any:
+            return self._firestore_api_helper(Transport, gapic.FirestoreClient, gapic)
+
+        def _emulator_channel(self, transport: Any) -> Any:
+            # As the library makes it (the emulator takes any bearer token), with the option
+            options = [("Authorization", "Bearer owner"), *base_client._GRPC_MSG_SIZE_OPTIONS, one_thread]
+            return grpc.insecure_channel(self._emulator_host, options=options)
+
+    return Client
 
 
 @cache

@@ -28,6 +28,7 @@ from omtx.gcp.firestore.common import (
     commit_in_chunks,
     count_of,
     fields_of,
+    get_fields,
     job_ref,
     shard_ref,
     tenant_page,
@@ -67,8 +68,8 @@ def add_jobs(batch_id: str, jobs: Sequence[Job]) -> None:
 
 
 def get_batch(batch_id: str) -> Batch | None:
-    snap = batch_ref(batch_id).get()
-    return Batch.model_validate(fields_of(snap)) if snap.exists else None
+    fields = get_fields([batch_ref(batch_id)])[0]
+    return Batch.model_validate(fields) if fields is not None else None
 
 
 def get_batch_with_token(batch_id: str) -> tuple[Batch, str] | None:

@@ -8,7 +8,7 @@ the other learns it lost (None, or FailedPrecondition) instead of overwriting it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from enum import Enum
 from typing import Any
@@ -153,6 +153,31 @@ def stream_fields(query: Any) -> Iterator[dict[str, Any]]:
         pb = type(response).pb(response)
         if pb.HasField("document"):
             yield {key: value_of(value) for key, value in pb.document.fields.items()}
+
+
+def get_fields(
+    refs: Sequence[firestore.DocumentReference], select: Sequence[str] | None = None
+) -> list[dict[str, Any] | None]:
+    """Documents by reference as plain dicts (None: not there), in the order asked, only the
+    `select` field paths read (None: all). Decoded from the raw protobufs as `stream_fields`
+    does: `get_all` wraps every value in proto-plus objects first, which was most of the API's
+    CPU time for a running batch's page by key, and a fifth of every batch read's."""
+    client = firestore_client()
+    try:
+        paths = [ref._document_path for ref in refs]
+        request: dict[str, Any] = {"database": client._database_string, "documents": paths}
+        if select is not None:
+            request["mask"] = {"field_paths": list(select)}
+        responses = client._firestore_api.batch_get_documents(request=request, metadata=client._rpc_metadata)
+    except AttributeError:  # pragma: no cover - depends on the client release
+        snaps = {snap.reference.path: snap for snap in client.get_all(list(refs), field_paths=select)}
+        return [fields_of(snaps[ref.path]) if snaps[ref.path].exists else None for ref in refs]
+    found: dict[str, dict[str, Any]] = {}
+    for response in responses:
+        pb = type(response).pb(response)
+        if pb.HasField("found"):
+            found[pb.found.name] = {key: value_of(value) for key, value in pb.found.fields.items()}
+    return [found.get(path) for path in paths]
 
 
 def count_of(query: Any) -> int:

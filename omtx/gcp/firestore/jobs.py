@@ -28,6 +28,7 @@ from omtx.gcp.firestore.common import (
     commit_in_chunks,
     count_of,
     fields_of,
+    get_fields,
     job_ref,
     stream_fields,
     token_of,
@@ -65,11 +66,9 @@ def get_job(batch_id: str, job_id: str) -> Job | None:
 def job_rows(batch_id: str, job_ids: Sequence[str], select: Sequence[str] | None) -> list[dict[str, Any]]:
     """Job documents by id (a lookup, no query), only the `select` field paths; missing ones are
     left out, the order is not kept."""
-    refs = [job_ref(batch_id, job_id) for job_id in job_ids]
-    snaps = firestore_client().get_all(refs, field_paths=list(select) if select is not None else None)
-    found = [fields_of(snap) for snap in snaps if snap.exists]
-    metrics.count("firestore.reads", len(refs))
-    return found
+    found = get_fields([job_ref(batch_id, job_id) for job_id in job_ids], select)
+    metrics.count("firestore.reads", len(job_ids))
+    return [fields for fields in found if fields is not None]
 
 
 def count_jobs(batch_id: str) -> int:
