@@ -91,16 +91,22 @@ def parse(
         library = parse_library(data, filename, name_field=request.name_field if request else None, max_rows=max_rows)
     except LibraryError as exc:
         raise DropError(str(exc)) from None
-    return assemble(library, request, request_name)
+    return assemble(library, request, request_name, default_name=stem_of(filename.rsplit("/", 1)[-1]))
 
 
-def assemble(library: Library, request: LibraryRequest | None, request_name: str = "the request") -> ParsedDrop:
+def assemble(
+    library: Library, request: LibraryRequest | None, request_name: str = "the request", default_name: str = ""
+) -> ParsedDrop:
+    """The batch request of a library and its request; a batch neither names is named
+    `default_name` (the file's, without its extension), so a chemist finds it in the list."""
     from_file = _file_values(library)
     from_request = request.model_dump(exclude_unset=True, exclude_none=True, exclude={"name_field"}) if request else {}
     if twice := sorted(from_file.keys() & from_request.keys()):
         places = ", ".join(f"{key!r} ({_file_place(library, key)} and {request_name})" for key in twice)
         raise DropError(f"given twice, in the file and in its request: {places}; give each once")
     values = from_file | from_request
+    if default_name.strip() and "name" not in values:
+        values["name"] = default_name.strip()[:200]
     if "protein" not in values:
         where = "a '# protein: <sequence>' line above the header, or a 'protein' column"
         if request is None:

@@ -194,3 +194,13 @@ def test_the_request_of_a_library_is_named_after_its_stem():
     assert request_name("drops/acme/screen.smi") == request_name("drops/acme/screen.sdf")
     assert request_name("drops/acme/screen.sdf") == "drops/acme/screen.request.json"
     assert request_name("drops/screen.v2.csv") == "drops/screen.v2.request.json"
+
+
+def test_a_batch_neither_file_nor_request_names_is_named_after_the_file():
+    request = _request(protein={"sequence": SEQ})
+    assert parse(b"CCO\n", "drops/acme/kinase screen.v2.smi", request).request.name == "kinase screen.v2"
+    assert parse(b"CCO\n", "screen.smi", _request(protein={"sequence": SEQ}, name="Mine")).request.name == "Mine"
+    assert (
+        parse(f"# name: From the file\n# protein: {SEQ}\nsmiles\nCCO\n".encode(), "x.csv").request.name
+        == "From the file"
+    )
