@@ -21,6 +21,7 @@ Last, PASS/FAIL against the targets. Figures on a busy machine are noisy: the ra
 endpoint, measured in the same run, say more than the milliseconds.
 
     .venv/bin/python benchmarks/results_speed.py --jobs 100000 --clients 16 --seconds 15
+    .venv/bin/python benchmarks/results_speed.py --parts finished   # steps 2-4 only
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import requests
 from read_api import load
 
 Result = dict[str, Any]
+PARTS = ("running", "finished", "memory")
 CACHE_LOG = re.compile(r"results cache: (\d+) tables, (\d+) of (\d+) bytes")
 
 
@@ -174,6 +176,13 @@ def main() -> None:
         help="export (default): the batch and its Parquet export only, written by the aggregation's own writer; "
         "documents: job documents and the aggregation run over them (many minutes for 100,000 jobs)",
     )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="running (1), finished (2-4), memory (5; seeds the finished batch too)",
+    )
     args = parser.parse_args()
     os.environ |= {"OMTX_BASE_PORT": str(args.base_port), "OMTX_STATE_DIR": tempfile.mkdtemp(prefix="omtx-results-")}
     import pyarrow.parquet as pq
@@ -191,100 +200,115 @@ def main() -> None:
     clients, seconds = args.clients, args.seconds
     print(f"load average {os.getloadavg()[0]:.1f}; {clients} clients, {seconds:.0f} s per run", flush=True)
     verdicts: list[tuple[str, bool]] = []
+    finished_wanted = "finished" in args.parts or "memory" in args.parts
     try:
-        running = seed.running_batch(args.running_jobs, "instant", terminal=False)
-        print(f"running batch, {args.running_jobs:,} jobs (half done), Firestore path:")
-        rid = running.batch_id
-        base = f"/v1/batches/{rid}/results?limit=50"
-        measure(api, "status: GET /v1/batches/{id}", [f"/v1/batches/{rid}"], clients, seconds)
-        for name, paths in (
-            ("results: first page, by index", [base]),
-            ("results: first page, order_by=-score", [f"{base}&order_by=-score"]),
-            ("results: min_score=0.5, by index", [f"{base}&min_score=0.5"]),
-            (
-                "results: page 4,000 rows deep, order_by=-score",
-                [f"{base}&order_by=-score" + deep_cursor(api, rid, "order_by=-score", 4000)],
-            ),
-        ):
-            found = measure(api, name, paths, clients, seconds)
-            verdicts.append((f"running batch, {name}: p95 {found['p95']:.0f} ms ≤ 150 ms", found["p95"] <= 150))
-            measure(api, "  the same, 1 client", paths, 1, seconds)
+        if "running" in args.parts:
+            running = seed.running_batch(args.running_jobs, "instant", terminal=False)
+            print(f"running batch, {args.running_jobs:,} jobs (half done), Firestore path:")
+            rid = running.batch_id
+            base = f"/v1/batches/{rid}/results?limit=50"
+            status = measure(api, "status: GET /v1/batches/{id}", [f"/v1/batches/{rid}"], clients, seconds)
+            for name, paths in (
+                ("results: first page, by index", [base]),
+                ("results: first page, order_by=-score", [f"{base}&order_by=-score"]),
+                ("results: min_score=0.5, by index", [f"{base}&min_score=0.5"]),
+                (
+                    "results: page 4,000 rows deep, order_by=-score",
+                    [f"{base}&order_by=-score" + deep_cursor(api, rid, "order_by=-score", 4000)],
+                ),
+            ):
+                found = measure(api, name, paths, clients, seconds)
+                said = f"running batch, {name}: p95 {found['p95']:.0f} ms ≤ 150 ms (status {status['p95']:.0f} ms)"
+                verdicts.append((said, found["p95"] <= 150))
+                measure(api, "  the same, 1 client", paths, 1, seconds)
 
-        started = time.monotonic()
-        if args.finished_from == "documents":
-            finished = seed.finish(seed.running_batch(args.jobs, "instant", fail_every=50))
-        else:
-            finished = seed.exported_batch(args.jobs, "instant")
-        took = time.monotonic() - started
-        print(
-            f"seeded a finished {args.jobs:,}-job instant batch from {args.finished_from} in {took:.0f} s", flush=True
-        )
-        bid = finished.batch_id
+        if finished_wanted:
+            started = time.monotonic()
+            if args.finished_from == "documents":
+                finished = seed.finish(seed.running_batch(args.jobs, "instant", fail_every=50))
+            else:
+                finished = seed.exported_batch(args.jobs, "instant")
+            took = time.monotonic() - started
+            print(
+                f"seeded a finished {args.jobs:,}-job instant batch from {args.finished_from} in {took:.0f} s",
+                flush=True,
+            )
+            bid = finished.batch_id
 
-        # A cold API process also makes its Google clients on its first request, whatever it is:
-        # the first status request after a restart shows that share.
-        stack.restart("submit", env={"WORKERS": "1"})
-        started = time.perf_counter()
-        requests.get(f"{api}/v1/batches/{bid}", timeout=60)
-        print(f"cold start, 1 API process: first status request {(time.perf_counter() - started) * 1000:.0f} ms")
-        started = time.perf_counter()
-        requests.get(f"{api}/v1/batches/{bid}/results?limit=50&order_by=-score", timeout=60)
-        print(f"  then the first results request (the Parquet loaded) {(time.perf_counter() - started) * 1000:.0f} ms")
-        stack.restart("submit")
-        first = f"{api}/v1/batches/{bid}/results?limit=50&order_by=-score"
-        started = time.perf_counter()
-        response = requests.get(first, timeout=60)
-        cold = time.perf_counter() - started
-        assert response.status_code == 200 and response.headers["OMTX-Results-Source"] == "table", response.text
-        started = time.perf_counter()
-        requests.get(first, timeout=60)
-        warm = time.perf_counter() - started
-        print(f"cold start: first results request {cold * 1000:.0f} ms (the next one {warm * 1000:.0f} ms)")
-        verdicts.append((f"cold start: first results request {cold * 1000:.0f} ms ≤ 1000 ms", cold <= 1.0))
-
-        print(f"finished batch, {args.jobs:,} jobs (each results view paired with a status run just before it):")
-        pages = views(api, bid, args.jobs * 3 // 4)
-        pages.append(("results: all of the above, mixed", [p for _, ps in pages for p in ps]))
-        ratios = []
-        cpu_ratios: list[float] = []
-        for name, paths in pages:
-            workers = api_processes(stack)
-            status = measure(api, "status: GET /v1/batches/{id}", [f"/v1/batches/{bid}"], clients, seconds, workers)
-            found = measure(api, name, paths, clients, seconds, workers)
-            ratios.append((name, found["rps"] / status["rps"], found["p95"], status["p95"]))
-            cpu_ratios.append(found["cpu_ms"] / status["cpu_ms"])
-        for (name, ratio, p95, status_p95), cpu_ratio in zip(ratios, cpu_ratios, strict=True):
-            shown = f"p95 {p95:.1f} ms (status {status_p95:.1f} ms); {cpu_ratio:.2f}x its API CPU per request"
-            print(f"  {name:44} {ratio:5.2f} of the status endpoint's req/s; {shown}")
-            verdicts.append((f"finished batch, {name}: p95 {p95:.0f} ms ≤ 50 ms", p95 <= 50))
-            verdicts.append((f"finished batch, {name}: {ratio:.2f} of status req/s ≥ 0.80", ratio >= 0.8))
-
-        template = pq.read_table(io.BytesIO(storage.get_bytes(finished.results["parquet"])))
-        ids = exported_copies(template, args.batches, args.jobs)
-        # Fresh API processes, their imports and Google clients made by a status request each:
-        # what the tables add is measured from there.
-        stack.restart("submit")
-        pids = api_processes(stack)
-        for _ in range(4 * len(pids)):
+        if "finished" in args.parts:
+            # A cold API process also makes its Google clients on its first request, whatever it is:
+            # the first status request after a restart shows that share.
+            stack.restart("submit", env={"WORKERS": "1"})
+            started = time.perf_counter()
             requests.get(f"{api}/v1/batches/{bid}", timeout=60)
-        baseline = {pid: rss_mib(pid) for pid in pids}
-        bound = settings.results_cache_mb
-        print(f"memory: {args.batches} finished {args.jobs:,}-job batches in turn; cache bound {bound} MiB per process")
-        print(f"  RSS of the fresh API processes: {', '.join(f'{r:.0f}' for r in baseline.values())} MiB")
-        peaks = dict.fromkeys(pids, 0.0)
-        for k, batch_id in enumerate(ids, 1):
-            for _ in range(2 * len(pids)):  # reach every API process
-                requests.get(f"{api}/v1/batches/{batch_id}/results?limit=50&order_by=-score", timeout=60)
-            sizes = {pid: rss_mib(pid) for pid in pids}
-            peaks = {pid: max(peaks[pid], sizes[pid]) for pid in pids}
-            if k in (1, 5, 10, 20, 30, 40, 50) or k == len(ids):
-                shown = ", ".join(f"{s:.0f}" for s in sizes.values())
-                print(f"  after {k:2} batches: RSS of the API processes {shown} MiB", flush=True)
-        print(f"  peak RSS per API process: {', '.join(f'{p:.0f}' for p in peaks.values())} MiB")
-        growth = max(peaks[pid] - baseline[pid] for pid in pids)
-        verdicts.append((f"memory: the tables add at most {growth:.0f} MiB per process ≤ {bound} MiB", growth <= bound))
-        held = [int(m.group(2)) for m in CACHE_LOG.finditer((stack.log_dir / "submit.log").read_text())]
-        print(f"  the cache's own count (its log): at most {max(held, default=0) / 2**20:.0f} MiB of {bound} MiB held")
+            print(f"cold start, 1 API process: first status request {(time.perf_counter() - started) * 1000:.0f} ms")
+            started = time.perf_counter()
+            requests.get(f"{api}/v1/batches/{bid}/results?limit=50&order_by=-score", timeout=60)
+            print(
+                f"  then the first results request (the Parquet loaded) {(time.perf_counter() - started) * 1000:.0f} ms"
+            )
+            stack.restart("submit")
+            first = f"{api}/v1/batches/{bid}/results?limit=50&order_by=-score"
+            started = time.perf_counter()
+            response = requests.get(first, timeout=60)
+            cold = time.perf_counter() - started
+            assert response.status_code == 200 and response.headers["OMTX-Results-Source"] == "table", response.text
+            started = time.perf_counter()
+            requests.get(first, timeout=60)
+            warm = time.perf_counter() - started
+            print(f"cold start: first results request {cold * 1000:.0f} ms (the next one {warm * 1000:.0f} ms)")
+            verdicts.append((f"cold start: first results request {cold * 1000:.0f} ms ≤ 1000 ms", cold <= 1.0))
+
+            print(f"finished batch, {args.jobs:,} jobs (each results view paired with a status run just before it):")
+            pages = views(api, bid, args.jobs * 3 // 4)
+            pages.append(("results: all of the above, mixed", [p for _, ps in pages for p in ps]))
+            ratios = []
+            cpu_ratios: list[float] = []
+            for name, paths in pages:
+                workers = api_processes(stack)
+                status = measure(api, "status: GET /v1/batches/{id}", [f"/v1/batches/{bid}"], clients, seconds, workers)
+                found = measure(api, name, paths, clients, seconds, workers)
+                ratios.append((name, found["rps"] / status["rps"], found["p95"], status["p95"]))
+                cpu_ratios.append(found["cpu_ms"] / status["cpu_ms"])
+            for (name, ratio, p95, status_p95), cpu_ratio in zip(ratios, cpu_ratios, strict=True):
+                shown = f"p95 {p95:.1f} ms (status {status_p95:.1f} ms); {cpu_ratio:.2f}x its API CPU per request"
+                print(f"  {name:44} {ratio:5.2f} of the status endpoint's req/s; {shown}")
+                verdicts.append((f"finished batch, {name}: p95 {p95:.0f} ms ≤ 50 ms", p95 <= 50))
+                verdicts.append((f"finished batch, {name}: {ratio:.2f} of status req/s ≥ 0.80", ratio >= 0.8))
+
+        if "memory" in args.parts:
+            template = pq.read_table(io.BytesIO(storage.get_bytes(finished.results["parquet"])))
+            ids = exported_copies(template, args.batches, args.jobs)
+            # Fresh API processes, their imports and Google clients made by a status request each:
+            # what the tables add is measured from there.
+            stack.restart("submit")
+            pids = api_processes(stack)
+            for _ in range(4 * len(pids)):
+                requests.get(f"{api}/v1/batches/{bid}", timeout=60)
+            baseline = {pid: rss_mib(pid) for pid in pids}
+            bound = settings.results_cache_mb
+            print(
+                f"memory: {args.batches} finished {args.jobs:,}-job batches in turn; cache bound {bound} MiB a process"
+            )
+            print(f"  RSS of the fresh API processes: {', '.join(f'{r:.0f}' for r in baseline.values())} MiB")
+            peaks = dict.fromkeys(pids, 0.0)
+            for k, batch_id in enumerate(ids, 1):
+                for _ in range(2 * len(pids)):  # reach every API process
+                    requests.get(f"{api}/v1/batches/{batch_id}/results?limit=50&order_by=-score", timeout=60)
+                sizes = {pid: rss_mib(pid) for pid in pids}
+                peaks = {pid: max(peaks[pid], sizes[pid]) for pid in pids}
+                if k in (1, 5, 10, 20, 30, 40, 50) or k == len(ids):
+                    shown = ", ".join(f"{s:.0f}" for s in sizes.values())
+                    print(f"  after {k:2} batches: RSS of the API processes {shown} MiB", flush=True)
+            print(f"  peak RSS per API process: {', '.join(f'{p:.0f}' for p in peaks.values())} MiB")
+            growth = max(peaks[pid] - baseline[pid] for pid in pids)
+            verdicts.append(
+                (f"memory: the tables add at most {growth:.0f} MiB per process ≤ {bound} MiB", growth <= bound)
+            )
+            held = [int(m.group(2)) for m in CACHE_LOG.finditer((stack.log_dir / "submit.log").read_text())]
+            print(
+                f"  the cache's own count (its log): at most {max(held, default=0) / 2**20:.0f} MiB of {bound} MiB held"
+            )
         print(f"targets (load average now {os.getloadavg()[0]:.1f}):")
         for text, ok in verdicts:
             print(f"  {'PASS' if ok else 'FAIL'}  {text}")
