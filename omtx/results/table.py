@@ -3,12 +3,11 @@
 Why polars and this shape (benchmarks/results_engines.py, 100,000 rows): a polars DataFrame
 filters and sorts a page in 2–3 ms, DuckDB in 5–12 ms, pyarrow compute about twice polars, and
 reading the Parquet per request 45–60 ms. Sorting the whole table per page is still most of that,
-so each (column, direction) is sorted once into a permutation, and each filter is evaluated once
-into a boolean mask (both kept, bounded, beside the table): a page is then a binary search for
-the cursor's keyset, a walk along the permutation through the mask, and the gather of its rows,
-well under a millisecond. NULLs sort last either way; the job index breaks ties.
-A filtered view (filters and order) is kept the same way, as the ranks in the order of the rows
-that pass, so its page, however deep or thinly matched, is a slice of those.
+so each (column, direction) is sorted once into a permutation, each filter is evaluated once into
+a boolean mask, and each filtered view (filters in an order) once into the ranks in the order of
+the rows that pass, all kept, bounded, beside the table: a page is then a binary search for the
+cursor's keyset, a slice, and the gather of its rows, well under a millisecond however deep or
+thinly matched. NULLs sort last either way; the job index breaks ties.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ VIEWS_KEPT = 16  # filtered views (filters in an order) kept per table
 # gather of bytes.
 ROWS_KEPT = 20_000
 ROW_OVERHEAD = 100  # bytes a kept row costs beyond its JSON (the bytes object, its dict slot)
+STR_OVERHEAD = 49  # bytes a Python str object takes beyond its (ASCII) text
 # polars' estimated_size leaves out what its string views and allocator hold: a 100,000-row table
 # takes about 1.45x its estimate in resident memory (measured), so the cache counts that.
 FOOTPRINT = 1.5
@@ -68,6 +68,7 @@ class Order:
     ascending: np.ndarray[Any, Any]
     descending: bool
     tail_index: np.ndarray[Any, Any]  # job indexes of the rows without a value, ascending
+    nbytes: int  # counted once: the cache asks on every request
 
     @property
     def valued(self) -> int:
@@ -79,11 +80,6 @@ class Order:
         lo = int(np.searchsorted(self.ascending, value, "left"))
         hi = int(np.searchsorted(self.ascending, value, "right"))
         return (self.valued - hi, self.valued - lo) if self.descending else (lo, hi)
-
-    @property
-    def nbytes(self) -> int:
-        strings = sum(map(len, self.ascending)) if self.ascending.dtype == object else 0
-        return int(self.perm.nbytes + self.ascending.nbytes + strings + self.tail_index.nbytes)
 
 
 def search_expr(needle: str) -> pl.Expr:
@@ -299,7 +295,12 @@ class ResultsTable:
         if values.dtype == pl.Boolean or values.dtype.is_numeric():
             values = values.cast(pl.Float64)  # one dtype to search a cursor's value in
         in_order = values.gather(perm[:non_null]).to_numpy()
-        order = Order(perm, in_order[::-1].copy() if descending else in_order, descending, self.index[perm[non_null:]])
+        ascending = in_order[::-1].copy() if descending else in_order
+        tail = self.index[perm[non_null:]]
+        size = perm.nbytes + ascending.nbytes + tail.nbytes
+        if ascending.dtype == object:  # Python strings: their text and the object around it
+            size += sum(len(text) + STR_OVERHEAD for text in ascending)
+        order = Order(perm, ascending, descending, tail, size)
         with self._lock:
             self._orders[key] = order
             while len(self._orders) > ORDERS_KEPT:
