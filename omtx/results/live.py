@@ -5,8 +5,11 @@ builds rows from the decoded values, no model validation per row. The order is t
 by the sort value with NULLs last, the job index breaking ties. Firestore leaves a document
 without the sort field out of an ordered query, so a sorted view is read in two phases: the rows
 with a value (`!= null`, in the sort order), then, unless a filter on the sort column rules them
-out, the rows without one in index order. Text search and the second phase's "has no value" test
-are applied to the streamed rows, so they read further into the batch than a plain page.
+out, the rows without one in index order. Text search, a range on any field but the sort field,
+and the second phase's "has no value" test are applied to the streamed rows, so they read further
+into the batch than a plain page. Firestore orders a query by every field it range-filters, so a
+range on another field in the query would need a composite index for each pair of fields
+(infra/omtx_infra/database.py declares one per sort, with and without an equality filter).
 
 The batch's metrics are those its model declares, and those sampled from its succeeded jobs,
 kept a while per instance and sampled again when a request names a metric the sample has not seen."""
@@ -78,6 +81,13 @@ def matches(doc: dict[str, Any], needle: str) -> bool:
     )
 
 
+def in_range(value: Any, op: str, bound: float) -> bool:
+    """A range filter as Firestore applies it: numbers only (not booleans, not NaN)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+        return False
+    return value >= bound if op == ">=" else value <= bound
+
+
 def page(batch: Batch, query: ResultsQuery, cat: Catalog) -> tuple[list[dict[str, Any]], Keyset | None]:
     found = list(documents(batch, query, cat, query.limit + 1))
     page_rows = [rows.from_document(batch.batch_id, doc, query) for doc in found[: query.limit]]
@@ -117,11 +127,19 @@ def documents(batch: Batch, query: ResultsQuery, cat: Catalog, wanted: int | Non
     if query.order is None and query.filters == ResultsQuery().filters and wanted is not None:
         yield from _by_key(batch, select, query.after.index + 1 if query.after else 0, wanted)
         return
+    sorted_by = None if query.order is None or query.constant_order else query.order
     filters: list[tuple[str, str, Any]] = [("status", "==", query.status)] if query.status else []
-    filters += [(field_path(name), op, value) for name, op, value in query.ranges]
+    filters += [(field_path(name), op, value) for name, op, value in query.ranges if name == sorted_by]
     filters += [(field_path(name), "==", flag) for name, flag in query.flags]
+    tested = [(field_path(name), op, value) for name, op, value in query.ranges if name != sorted_by]
     search = query.search
-    keep: Callable[[dict[str, Any]], bool] | None = (lambda d: matches(d, search)) if search else None
+
+    def passes(doc: dict[str, Any]) -> bool:
+        return all(in_range(_value(doc, path), op, bound) for path, op, bound in tested) and (
+            search is None or matches(doc, search)
+        )
+
+    keep: Callable[[dict[str, Any]], bool] | None = passes if tested or search else None
     after = query.after
     by_index = [("index", False)]
     reader = _Reader(batch_id, select, wanted)
@@ -198,6 +216,7 @@ def _select(query: ResultsQuery, cat: Catalog) -> list[str]:
         needed.add("earlier_attempts")
     if query.search:
         needed.update(SEARCHED)
+    needed.update(field_path(name) for name, _, _ in query.ranges)  # tested after the read
     if query.fields is None:
         needed.add("metrics")
     else:

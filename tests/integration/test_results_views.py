@@ -35,6 +35,10 @@ VIEWS: list[dict[str, str]] = [
     {"fields": "ligand_name,qed", "order_by": "-opt"},
     {"order_by": "-ligand_name", "min_hbd": "1"},
     {"order_by": "duration_s"},
+    # ranges on fields other than the sort's are tested after the read (no composite index each)
+    {"min_qed": "0.5"},
+    {"status": "succeeded", "min_mw": "300", "max_qed": "0.6"},
+    {"lipinski_pass": "true", "max_mw": "350", "order_by": "qed"},
 ]
 
 
