@@ -271,10 +271,10 @@ class ResultsTable:
         if after.value is None:
             return order.valued + int(np.searchsorted(order.tail_index, after.index, side="right"))
         try:
-            value = after.value if order.ascending.dtype == object else float(after.value)
-            if isinstance(value, str) != (order.ascending.dtype == object):
+            text = order.ascending.dtype == object
+            if text and not isinstance(after.value, str):
                 raise TypeError
-            lo, hi = order.span(value)
+            lo, hi = order.span(after.value if text else float(after.value))
         except (TypeError, ValueError):
             raise InvalidCursor("the cursor does not fit this view: start again without it") from None
         return lo + int(np.searchsorted(self.index[order.perm[lo:hi]], after.index, side="right"))

@@ -5,6 +5,7 @@ Rows from a Parquet export and from job documents are the same rows."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -212,15 +213,20 @@ def test_encoded_pages_are_the_pages(found: list[dict[str, Any]], q: ResultsQuer
             query = replace(query, after=after)
 
 
+def numbered(n: int, kinds: dict[str, Kind], metrics: Callable[[int], dict[str, Any]]) -> ResultsTable:
+    """A table of jobs 0..n-1, job i with `metrics(i)`."""
+    found = [
+        result_rows.from_document("b1", {"job_id": f"{i:016x}", "index": i, "metrics": metrics(i)}, ResultsQuery())
+        for i in range(n)
+    ]
+    return ResultsTable.from_rows(found, kinds)
+
+
 def test_kept_rows_are_counted_and_bounded(monkeypatch: Any) -> None:
     from omtx.results import table as table_module
 
     monkeypatch.setattr(table_module, "ROWS_KEPT", 5)
-    found = [
-        result_rows.from_document("b1", {"job_id": f"{i:016x}", "index": i, "metrics": {"a": i}}, ResultsQuery())
-        for i in range(12)
-    ]
-    table = ResultsTable.from_rows(found, {"a": "number"})
+    table = numbered(12, {"a": "number"}, lambda i: {"a": i})
     before = table.nbytes
     table.page_json("b1", ResultsQuery(limit=3))
     grown = table.nbytes
@@ -233,13 +239,7 @@ def test_kept_rows_are_counted_and_bounded(monkeypatch: Any) -> None:
 
 
 def test_a_cursor_whose_value_does_not_fit_the_order_is_refused() -> None:
-    found = [
-        result_rows.from_document(
-            "b1", {"job_id": f"{i:016x}", "index": i, "metrics": {"a": i, "t": f"n{i}"}}, ResultsQuery()
-        )
-        for i in range(4)
-    ]
-    table = ResultsTable.from_rows(found, {"a": "number", "t": "text"})
+    table = numbered(4, {"a": "number", "t": "text"}, lambda i: {"a": i, "t": f"n{i}"})
     for order, value in (("a", "n1"), ("t", 1.0), ("a", [1])):
         with pytest.raises(InvalidCursor, match="does not fit"):
             table.page("b1", ResultsQuery(order=order, after=Keyset(value, 1)))
@@ -251,11 +251,7 @@ def test_filtered_views_are_kept_within_their_bound(monkeypatch: Any) -> None:
     from omtx.results import table as table_module
 
     monkeypatch.setattr(table_module, "VIEWS_KEPT", 2)
-    found = [
-        result_rows.from_document("b1", {"job_id": f"{i:016x}", "index": i, "metrics": {"a": i}}, ResultsQuery())
-        for i in range(10)
-    ]
-    table = ResultsTable.from_rows(found, {"a": "number"})
+    table = numbered(10, {"a": "number"}, lambda i: {"a": i})
     for low in range(5):
         page, _ = table.page("b1", ResultsQuery(order="a", descending=True, ranges=(("a", ">=", float(low)),)))
         assert [r["index"] for r in page] == list(range(9, low - 1, -1))
