@@ -143,8 +143,10 @@ def documents(batch: Batch, query: ResultsQuery, cat: Catalog, wanted: int | Non
     after = query.after
     by_index = [("index", False)]
     reader = _Reader(batch_id, select, wanted)
-    if query.order is None or query.constant_order:
-        yield from reader.read(filters, by_index, [after.index] if after else None, keep)
+    if query.order is None or query.constant_order or query.order == "index":
+        # The index is its own tiebreak, and every job has one (Firestore refuses it ordered twice)
+        order = [("index", query.order == "index" and query.descending)]
+        yield from reader.read(filters, order, [after.index] if after else None, keep)
         return
     path = field_path(query.order)
     if after is None or after.value is not None:

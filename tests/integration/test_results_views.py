@@ -39,6 +39,7 @@ VIEWS: list[dict[str, str]] = [
     {"min_qed": "0.5"},
     {"status": "succeeded", "min_mw": "300", "max_qed": "0.6"},
     {"lipinski_pass": "true", "max_mw": "350", "order_by": "qed"},
+    {"order_by": "-index", "min_qed": "0.2"},  # the index is its own tiebreak
 ]
 
 
